@@ -1,0 +1,385 @@
+//! `/conversions`: the server-side postback, list, get, and status changes.
+
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+
+use super::auth::BrandKey;
+use super::body::JsonBody;
+use super::errors::ApiError;
+use super::{ApiTags, pagination};
+use crate::domain::money::Money;
+use crate::domain::time::{DateEdge, parse_instant, to_rfc3339};
+use crate::state::AppState;
+use crate::store::conversions::{self as store, Filter, NewConversion};
+use crate::tracking::writer::{WriteOp, WriteReply};
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum ConversionStatus {
+    /// Counted in reports' `conversions`, `revenue` and `payout`.
+    Approved,
+    /// Counted in `pending_conversions` only.
+    Pending,
+    /// Not counted.
+    Rejected,
+}
+
+impl ConversionStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            ConversionStatus::Approved => "approved",
+            ConversionStatus::Pending => "pending",
+            ConversionStatus::Rejected => "rejected",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        match s {
+            "pending" => ConversionStatus::Pending,
+            "rejected" => ConversionStatus::Rejected,
+            _ => ConversionStatus::Approved,
+        }
+    }
+}
+
+/// A sale or other event credited to a partner.
+#[derive(Object, Debug)]
+#[oai(example)]
+pub struct Conversion {
+    pub id: i64,
+    #[oai(nullable)]
+    pub click_id: Option<String>,
+    pub offer_id: i64,
+    pub partner_id: i64,
+    pub event: String,
+    /// The sale amount, if one was sent.
+    #[oai(nullable)]
+    pub amount: Option<f64>,
+    /// What the partner earns: the offer's payout (`cpa`) or amount × payout / 100 rounded
+    /// half-even to the cent (`revshare`).
+    pub payout: f64,
+    pub currency: String,
+    pub status: ConversionStatus,
+    #[oai(nullable)]
+    pub transaction_id: Option<String>,
+    #[oai(nullable)]
+    pub sub1: Option<String>,
+    #[oai(nullable)]
+    pub sub2: Option<String>,
+    #[oai(nullable)]
+    pub sub3: Option<String>,
+    #[oai(nullable)]
+    pub sub4: Option<String>,
+    #[oai(nullable)]
+    pub sub5: Option<String>,
+    pub occurred_at: String,
+    pub created_at: String,
+}
+
+impl Example for Conversion {
+    fn example() -> Self {
+        Conversion {
+            id: 42,
+            click_id: Some("01JDQ7ZK3M8XW2V5T9R4B6N1CE".into()),
+            offer_id: 1,
+            partner_id: 7,
+            event: "purchase".into(),
+            amount: Some(120.0),
+            payout: 12.5,
+            currency: "USD".into(),
+            status: ConversionStatus::Approved,
+            transaction_id: Some("order-1001".into()),
+            sub1: Some("newsletter".into()),
+            sub2: None,
+            sub3: None,
+            sub4: None,
+            sub5: None,
+            occurred_at: "2026-11-24T19:09:24Z".into(),
+            created_at: "2026-11-24T19:09:25Z".into(),
+        }
+    }
+}
+
+pub fn to_api(c: store::Conversion) -> Conversion {
+    let [sub1, sub2, sub3, sub4, sub5] = c.subs;
+    Conversion {
+        id: c.id,
+        click_id: c.click_id,
+        offer_id: c.offer_id,
+        partner_id: c.partner_id,
+        event: c.event,
+        amount: c.amount.map(Money::to_json),
+        payout: c.payout.to_json(),
+        currency: c.currency,
+        status: ConversionStatus::parse(&c.status),
+        transaction_id: c.transaction_id,
+        sub1,
+        sub2,
+        sub3,
+        sub4,
+        sub5,
+        occurred_at: to_rfc3339(c.occurred_at),
+        created_at: to_rfc3339(c.created_at),
+    }
+}
+
+/// A postback: credit `click_id`, or `offer_id` and `partner_id` together.
+#[derive(Object)]
+#[oai(example)]
+pub struct CreateConversion {
+    /// The click being credited; offer and partner come from it.
+    #[oai(validator(min_length = 1, max_length = 64))]
+    pub click_id: Option<String>,
+    /// Instead of `click_id`, with `partner_id` (coupon or offline sales).
+    pub offer_id: Option<i64>,
+    pub partner_id: Option<i64>,
+    /// Sale amount, >= 0, at most 2 decimals; required for `revshare` offers.
+    #[oai(validator(minimum(value = "0")))]
+    pub amount: Option<f64>,
+    /// Default `conversion`; 1–64 of `a-z 0-9 _ -`.
+    #[oai(validator(pattern = "^[a-z0-9_-]{1,64}$"))]
+    pub event: Option<String>,
+    /// Your order id: a repeat returns 200 with the first conversion, counted once.
+    #[oai(validator(min_length = 1, max_length = 128))]
+    pub transaction_id: Option<String>,
+    /// Default `approved`.
+    pub status: Option<ConversionStatus>,
+    /// RFC 3339; default now.
+    pub occurred_at: Option<String>,
+}
+
+impl Example for CreateConversion {
+    fn example() -> Self {
+        CreateConversion {
+            click_id: Some("01JDQ7ZK3M8XW2V5T9R4B6N1CE".into()),
+            offer_id: None,
+            partner_id: None,
+            amount: Some(120.0),
+            event: Some("purchase".into()),
+            transaction_id: Some("order-1001".into()),
+            status: None,
+            occurred_at: None,
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(example)]
+pub struct UpdateConversion {
+    pub status: ConversionStatus,
+}
+
+impl Example for UpdateConversion {
+    fn example() -> Self {
+        UpdateConversion {
+            status: ConversionStatus::Rejected,
+        }
+    }
+}
+
+#[derive(Object)]
+pub struct ConversionList {
+    pub data: Vec<Conversion>,
+    pub has_more: bool,
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum ConversionRecorded {
+    /// A new conversion was recorded.
+    #[oai(status = 201)]
+    Created(Json<Conversion>, #[oai(header = "Location")] String),
+    /// A repeat of a `transaction_id`: the first conversion, unchanged and counted once.
+    #[oai(status = 200)]
+    Repeat(Json<Conversion>),
+}
+
+fn parse_time(field: &str, v: Option<String>, edge: DateEdge) -> Result<Option<i64>, ApiError> {
+    v.map(|t| {
+        parse_instant(&t, edge, chrono_tz::UTC).ok_or_else(|| {
+            ApiError::invalid_request(format!(
+                "{field} must be an RFC 3339 time or a YYYY-MM-DD date"
+            ))
+        })
+    })
+    .transpose()
+}
+
+pub struct ConversionsApi;
+
+#[OpenApi(tag = "ApiTags::Conversions")]
+impl ConversionsApi {
+    /// Record a conversion (postback)
+    ///
+    /// Call this from your server when a sale happens. Send the `click_id` your landing page
+    /// received, or `offer_id` and `partner_id` for coupon and offline sales. A repeat of a
+    /// `transaction_id` answers 200 with the first conversion. A `click_id` unknown to this
+    /// brand answers 422 `unknown_click`.
+    #[oai(
+        path = "/conversions",
+        method = "post",
+        operation_id = "createConversion"
+    )]
+    async fn create(
+        &self,
+        auth: BrandKey,
+        state: Data<&AppState>,
+        body: JsonBody<CreateConversion>,
+    ) -> Result<ConversionRecorded, ApiError> {
+        let b = body.0;
+        if b.click_id.is_none() && (b.offer_id.is_none() || b.partner_id.is_none()) {
+            return Err(ApiError::validation(
+                "click_id, or both offer_id and partner_id, must be given",
+            ));
+        }
+        let occurred_at = match b.occurred_at {
+            Some(t) => Some(
+                chrono::DateTime::parse_from_rfc3339(&t)
+                    .map_err(|_| ApiError::validation("occurred_at must be an RFC 3339 time"))?
+                    .timestamp(),
+            ),
+            None => None,
+        };
+        let input = NewConversion {
+            click_id: b.click_id,
+            offer_id: b.offer_id,
+            partner_id: b.partner_id,
+            amount: b
+                .amount
+                .map(|a| Money::from_json(a, "amount"))
+                .transpose()
+                .map_err(ApiError::validation)?,
+            event: b.event.unwrap_or_else(|| "conversion".into()),
+            transaction_id: b.transaction_id,
+            status: b
+                .status
+                .unwrap_or(ConversionStatus::Approved)
+                .as_str()
+                .into(),
+            occurred_at,
+        };
+        let op = WriteOp::Conversion {
+            brand_id: auth.0.brand_id,
+            input,
+        };
+        match state.writer.submit(op).await {
+            Ok(WriteReply::Conversion(Ok((c, true)))) => {
+                let location = format!("/api/v1/conversions/{}", c.id);
+                Ok(ConversionRecorded::Created(Json(to_api(c)), location))
+            }
+            Ok(WriteReply::Conversion(Ok((c, false)))) => {
+                Ok(ConversionRecorded::Repeat(Json(to_api(c))))
+            }
+            Ok(WriteReply::Conversion(Err(e))) => Err(e.into()),
+            _ => Err(ApiError::internal()),
+        }
+    }
+
+    /// List conversions
+    ///
+    /// Newest first. Filters combine; `from`/`to` apply to `occurred_at` and take RFC 3339
+    /// times or `YYYY-MM-DD` dates (UTC, whole days). An id of another brand simply matches
+    /// nothing.
+    #[oai(
+        path = "/conversions",
+        method = "get",
+        operation_id = "listConversions"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        auth: BrandKey,
+        state: Data<&AppState>,
+        offer_id: Query<Option<i64>>,
+        partner_id: Query<Option<i64>>,
+        status: Query<Option<ConversionStatus>>,
+        event: Query<Option<String>>,
+        click_id: Query<Option<String>>,
+        transaction_id: Query<Option<String>>,
+        /// Earliest `occurred_at`, inclusive.
+        from: Query<Option<String>>,
+        /// Latest `occurred_at`, inclusive.
+        to: Query<Option<String>>,
+        /// Page size, 1–100 (default 25).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<ConversionList>, ApiError> {
+        let brand = auth.0.brand_id;
+        let limit = pagination::limit(limit.0)?;
+        let before = pagination::cursor(cursor.0.as_deref())?;
+        let filter = Filter {
+            offer_id: offer_id.0,
+            partner_id: partner_id.0,
+            status: status.0.map(|s| s.as_str().to_string()),
+            event: event.0,
+            click_id: click_id.0,
+            transaction_id: transaction_id.0,
+            from: parse_time("from", from.0, DateEdge::Start)?,
+            to: parse_time("to", to.0, DateEdge::End)?,
+        };
+        if let (Some(f), Some(t)) = (filter.from, filter.to) {
+            if t < f {
+                return Err(ApiError::validation("to must not be before from"));
+            }
+        }
+        let page = state
+            .db(move |c| store::list(c, brand, &filter, before, limit))
+            .await?;
+        let next = pagination::next(page.has_more, page.rows.last().map(|c| c.id));
+        Ok(Json(ConversionList {
+            data: page.rows.into_iter().map(to_api).collect(),
+            has_more: page.has_more,
+            next_cursor: next,
+        }))
+    }
+
+    /// Get a conversion
+    #[oai(
+        path = "/conversions/:id",
+        method = "get",
+        operation_id = "getConversion"
+    )]
+    async fn get(
+        &self,
+        auth: BrandKey,
+        state: Data<&AppState>,
+        id: Path<i64>,
+    ) -> Result<Json<Conversion>, ApiError> {
+        let (brand, id) = (auth.0.brand_id, id.0);
+        Ok(Json(to_api(
+            state.db(move |c| store::get(c, brand, id)).await?,
+        )))
+    }
+
+    /// Change a conversion's status
+    ///
+    /// Only `status` changes (for example `pending` → `approved` once a refund window has
+    /// passed, or `rejected` for fraud). Reports move the amounts with it.
+    #[oai(
+        path = "/conversions/:id",
+        method = "patch",
+        operation_id = "updateConversion"
+    )]
+    async fn update(
+        &self,
+        auth: BrandKey,
+        state: Data<&AppState>,
+        id: Path<i64>,
+        body: JsonBody<UpdateConversion>,
+    ) -> Result<Json<Conversion>, ApiError> {
+        let op = WriteOp::ConversionStatus {
+            brand_id: auth.0.brand_id,
+            id: id.0,
+            status: body.0.status.as_str().into(),
+        };
+        match state.writer.submit(op).await {
+            Ok(WriteReply::ConversionStatus(r)) => Ok(Json(to_api(r?))),
+            _ => Err(ApiError::internal()),
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! The one way an API call fails: `{"error":{"code","message"}}` with the contract's codes.
+
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+use poem_openapi::{ApiResponse, Object, payload::Json, types::Example};
+
+use crate::store::StoreError;
+
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "Error", example)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Object, Debug, Clone)]
+pub struct ErrorDetail {
+    /// Machine-readable: `invalid_json`, `invalid_request`, `unauthorized`, `not_found`,
+    /// `method_not_allowed`, `payload_too_large`, `validation_error`, `unknown_click`,
+    /// `duplicate_email`, `rate_limit_exceeded`, `internal_error`.
+    pub code: String,
+    /// For people; names the field at fault.
+    pub message: String,
+}
+
+impl Example for ErrorBody {
+    fn example() -> Self {
+        ErrorBody {
+            error: ErrorDetail {
+                code: "validation_error".into(),
+                message: "payout must be >= 0".into(),
+            },
+        }
+    }
+}
+
+#[derive(ApiResponse, Debug)]
+pub enum ApiError {
+    /// The body is not JSON (`invalid_json`) or a query parameter can't be parsed (`invalid_request`).
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// Missing, malformed, unknown or revoked API key.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
+    /// No such resource for this brand, or no such route.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// The route exists but not with this method.
+    #[oai(status = 405)]
+    MethodNotAllowed(Json<ErrorBody>),
+    /// The body is over 64 KiB.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// Well-formed but invalid; the message names the field.
+    #[oai(status = 422)]
+    Unprocessable(Json<ErrorBody>),
+    /// Over the per-key rate limit.
+    #[oai(status = 429)]
+    TooManyRequests(
+        Json<ErrorBody>,
+        /// Whole seconds until a request is allowed again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
+    /// A bug on our side; nothing internal is revealed.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+}
+
+fn body(code: &str, message: impl Into<String>) -> Json<ErrorBody> {
+    Json(ErrorBody {
+        error: ErrorDetail {
+            code: code.into(),
+            message: message.into(),
+        },
+    })
+}
+
+impl ApiError {
+    pub fn invalid_json(message: impl Into<String>) -> Self {
+        ApiError::BadRequest(body("invalid_json", message))
+    }
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        ApiError::BadRequest(body("invalid_request", message))
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        ApiError::Unauthorized(body("unauthorized", message), "Bearer".into())
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::NotFound(body("not_found", message))
+    }
+    pub fn method_not_allowed() -> Self {
+        ApiError::MethodNotAllowed(body(
+            "method_not_allowed",
+            "this route does not accept this method",
+        ))
+    }
+    pub fn payload_too_large() -> Self {
+        ApiError::PayloadTooLarge(body("payload_too_large", "the request body is over 64 KiB"))
+    }
+    pub fn validation(message: impl Into<String>) -> Self {
+        ApiError::Unprocessable(body("validation_error", message))
+    }
+    pub fn unprocessable(code: &str, message: impl Into<String>) -> Self {
+        ApiError::Unprocessable(body(code, message))
+    }
+    pub fn rate_limited(retry_after: u64) -> Self {
+        ApiError::TooManyRequests(
+            body(
+                "rate_limit_exceeded",
+                format!("You have exceeded the rate limit. Try again in {retry_after} seconds."),
+            ),
+            retry_after,
+        )
+    }
+    pub fn internal() -> Self {
+        ApiError::Internal(body(
+            "internal_error",
+            "something went wrong on our side; it has been logged",
+        ))
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::not_found("no such resource"),
+            StoreError::Conflict { code, message } => ApiError::unprocessable(code, message),
+            other => {
+                tracing::error!(error = %other, "store failure");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+/// Turn whatever poem or poem-openapi rejected on their own into the contract's shape.
+/// Our own `ApiError`s arrive as responses already and pass through untouched.
+pub async fn map_error(err: poem::Error) -> Response {
+    if err.is_from_response() {
+        return err.into_response();
+    }
+    let api = if err.is::<poem_openapi::error::AuthorizationError>() {
+        ApiError::unauthorized("missing or malformed Authorization header; use `Bearer <key>`")
+    } else if err.is::<poem_openapi::error::ParseRequestPayloadError>()
+        || err.is::<poem_openapi::error::ContentTypeError>()
+        || err.is::<poem::error::ParseJsonError>()
+    {
+        ApiError::invalid_json(format!("the body is not valid JSON: {err}"))
+    } else if err.is::<poem_openapi::error::ParseParamError>() {
+        ApiError::invalid_request(format!("{err}"))
+    } else if err.is::<poem_openapi::error::ParsePathError>() {
+        ApiError::not_found("no such resource")
+    } else {
+        match err.status() {
+            StatusCode::NOT_FOUND => ApiError::not_found("no such route"),
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::method_not_allowed(),
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(),
+            s if s.is_client_error() => ApiError::invalid_request(format!("{err}")),
+            _ => {
+                tracing::error!(error = %err, "unhandled error");
+                ApiError::internal()
+            }
+        }
+    };
+    api.into_response()
+}

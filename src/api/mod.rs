@@ -1,0 +1,83 @@
+//! API v1: poem-openapi operations, one file per resource.
+
+pub mod auth;
+pub mod body;
+pub mod conversions;
+pub mod errors;
+pub mod key_usage;
+pub mod offers;
+pub mod pagination;
+pub mod partners;
+pub mod rate_limit;
+pub mod reports;
+
+use poem::Request;
+use poem_openapi::{OpenApiService, Tags};
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// What brands pay partners for; each has a tracking link.
+    Offers,
+    /// The affiliates who send traffic.
+    Partners,
+    /// Sales and other events credited to partners, recorded by server-side postback.
+    Conversions,
+    /// Clicks, conversions, revenue and payouts over time.
+    Reports,
+}
+
+pub type Apis = (
+    offers::OffersApi,
+    partners::PartnersApi,
+    conversions::ConversionsApi,
+    reports::ReportsApi,
+);
+
+const DESCRIPTION: &str = "Affiliate and partner tracking. Every request needs `Authorization: Bearer <key>`; \
+generate a key under Settings → API Keys (`/settings`) or with `trcker keys create --brand NAME`. \
+Each key belongs to one brand and sees only that brand's data. Errors always have the shape \
+`{\"error\":{\"code\":\"…\",\"message\":\"…\"}}`. Keys are limited to 100 requests per minute by \
+default; every response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`. \
+Money is a JSON number with at most 2 decimals in the offer's currency. Tracking links \
+(`GET /c/{offer_id}/{partner_id}`) need no key.";
+
+/// The service, independent of any deployment (relative server URL) so the spec is stable.
+pub fn service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (
+            offers::OffersApi,
+            partners::PartnersApi,
+            conversions::ConversionsApi,
+            reports::ReportsApi,
+        ),
+        "Trcker API",
+        "1.0.0",
+    )
+    .description(DESCRIPTION)
+    .server("/api/v1")
+}
+
+/// The pretty JSON spec, as served and as committed under `openapi/`.
+pub fn spec_json() -> String {
+    service().spec()
+}
+
+/// `scheme://host` the client used, for absolute tracking links.
+pub fn public_base(req: &Request) -> String {
+    let host = req
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or("127.0.0.1:8080");
+    let scheme = match req
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some("https") => "https",
+        _ if req.uri().scheme_str() == Some("https") => "https",
+        _ => "http",
+    };
+    format!("{scheme}://{host}")
+}

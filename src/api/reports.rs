@@ -1,0 +1,245 @@
+//! `/reports`: clicks, conversions, revenue and payout grouped by time and dimensions.
+
+use chrono::NaiveDate;
+use poem::web::Data;
+use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::auth::BrandKey;
+use super::errors::ApiError;
+use crate::domain::money::Money;
+use crate::domain::report::{self, GroupBy, Range, TimeGrain};
+use crate::domain::time::parse_timezone;
+use crate::state::AppState;
+use crate::store::reports::{self as store, Metrics};
+
+const MAX_DAYS: i64 = 366;
+
+/// One group's metrics. Group keys not in `group_by` are `null`.
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct ReportRow {
+    /// Bucket start, RFC 3339 with the zone's offset (`group_by=hour`).
+    #[oai(nullable)]
+    pub hour: Option<String>,
+    /// `YYYY-MM-DD` (`group_by=day`).
+    #[oai(nullable)]
+    pub day: Option<String>,
+    /// The week's Monday, `YYYY-MM-DD` (`group_by=week`).
+    #[oai(nullable)]
+    pub week: Option<String>,
+    /// `YYYY-MM` (`group_by=month`).
+    #[oai(nullable)]
+    pub month: Option<String>,
+    #[oai(nullable)]
+    pub offer_id: Option<i64>,
+    #[oai(nullable)]
+    pub partner_id: Option<i64>,
+    #[oai(nullable)]
+    pub sub1: Option<String>,
+    #[oai(nullable)]
+    pub sub2: Option<String>,
+    #[oai(nullable)]
+    pub sub3: Option<String>,
+    #[oai(nullable)]
+    pub sub4: Option<String>,
+    #[oai(nullable)]
+    pub sub5: Option<String>,
+    pub currency: String,
+    #[oai(flatten)]
+    pub metrics: ReportMetrics,
+}
+
+#[derive(Object, Debug, Clone)]
+pub struct ReportMetrics {
+    pub clicks: i64,
+    pub unique_clicks: i64,
+    /// Approved conversions.
+    pub conversions: i64,
+    pub pending_conversions: i64,
+    /// Sum of approved conversions' `amount`.
+    pub revenue: f64,
+    /// Sum of approved conversions' `payout`.
+    pub payout: f64,
+    /// conversions / clicks (0 without clicks).
+    pub conversion_rate: f64,
+    /// Earnings per click: payout / clicks (0 without clicks).
+    pub epc: f64,
+}
+
+/// Totals of one currency over the whole range.
+#[derive(Object, Debug, Clone)]
+pub struct ReportTotal {
+    pub currency: String,
+    #[oai(flatten)]
+    pub metrics: ReportMetrics,
+}
+
+#[derive(Object, Debug)]
+pub struct Report {
+    pub data: Vec<ReportRow>,
+    /// One object per currency present (a zero `USD` one when the range has no data).
+    pub totals: Vec<ReportTotal>,
+}
+
+fn round(x: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (x * f).round() / f
+}
+
+fn metrics(m: &Metrics) -> ReportMetrics {
+    let per_click = |x: f64| {
+        if m.clicks == 0 {
+            0.0
+        } else {
+            x / m.clicks as f64
+        }
+    };
+    ReportMetrics {
+        clicks: m.clicks,
+        unique_clicks: m.unique_clicks,
+        conversions: m.conversions,
+        pending_conversions: m.pending_conversions,
+        revenue: Money(m.revenue).to_json(),
+        payout: Money(m.payout).to_json(),
+        conversion_rate: round(per_click(m.conversions as f64), 6),
+        epc: round(per_click(m.payout as f64 / 100.0), 6),
+    }
+}
+
+impl Example for ReportRow {
+    fn example() -> Self {
+        ReportRow {
+            hour: None,
+            day: Some("2026-11-01".into()),
+            week: None,
+            month: None,
+            offer_id: Some(1),
+            partner_id: None,
+            sub1: None,
+            sub2: None,
+            sub3: None,
+            sub4: None,
+            sub5: None,
+            currency: "USD".into(),
+            metrics: metrics(&Metrics {
+                clicks: 100,
+                unique_clicks: 80,
+                conversions: 5,
+                pending_conversions: 1,
+                revenue: 25_000,
+                payout: 2_500,
+            }),
+        }
+    }
+}
+
+fn parse_date(field: &str, v: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|_| ApiError::invalid_request(format!("{field} must be a date YYYY-MM-DD")))
+}
+
+pub struct ReportsApi;
+
+#[OpenApi(tag = "ApiTags::Reports")]
+impl ReportsApi {
+    /// Get a report
+    ///
+    /// Metrics over `from`..`to` (dates, inclusive, in `timezone`; default the last 7 days),
+    /// grouped by up to 3 of `hour`, `day`, `week`, `month` (one of these at most), `offer`,
+    /// `partner`, `sub1`…`sub5`. Every time bucket of the range appears, in order, zeros
+    /// included; other groups appear where they have data. Rows and totals are split by
+    /// currency. `conversions`, `revenue` and `payout` count approved conversions only.
+    #[oai(path = "/reports", method = "get", operation_id = "getReport")]
+    #[allow(clippy::too_many_arguments)]
+    async fn report(
+        &self,
+        auth: BrandKey,
+        state: Data<&AppState>,
+        /// First day, `YYYY-MM-DD` (default 6 days before `to`).
+        from: Query<Option<String>>,
+        /// Last day, inclusive, `YYYY-MM-DD` (default today).
+        to: Query<Option<String>>,
+        offer_id: Query<Option<i64>>,
+        partner_id: Query<Option<i64>>,
+        /// Comma list, e.g. `day,offer` (default `day`).
+        group_by: Query<Option<String>>,
+        /// IANA zone name, e.g. `Asia/Kolkata` (default `UTC`).
+        timezone: Query<Option<String>>,
+    ) -> Result<Json<Report>, ApiError> {
+        let tz_name = timezone.0.unwrap_or_else(|| "UTC".into());
+        let tz = parse_timezone(&tz_name).ok_or_else(|| {
+            ApiError::validation(format!("timezone: unknown IANA zone {tz_name:?}"))
+        })?;
+        let group =
+            GroupBy::parse(group_by.0.as_deref().unwrap_or("day")).map_err(ApiError::validation)?;
+        let to_date = match &to.0 {
+            Some(t) => parse_date("to", t)?,
+            None => report::today(tz),
+        };
+        let from_date = match &from.0 {
+            Some(f) => parse_date("from", f)?,
+            None => to_date - chrono::Duration::days(6),
+        };
+        if to_date < from_date {
+            return Err(ApiError::validation("to must not be before from"));
+        }
+        if (to_date - from_date).num_days() + 1 > MAX_DAYS {
+            return Err(ApiError::validation(
+                "the range from..to must be at most 366 days",
+            ));
+        }
+        let range = Range::new(from_date, to_date, tz);
+        let q = store::Query {
+            brand_id: auth.0.brand_id,
+            from: range.start,
+            to: range.end - 1,
+            offer_id: offer_id.0,
+            partner_id: partner_id.0,
+            dims: group.dims,
+        };
+        let source = state.db(move |c| store::source_rows(c, &q)).await?;
+        let built = report::build(&group, &range, source);
+        let data = built
+            .rows
+            .into_iter()
+            .map(|r| {
+                let t = |g: TimeGrain| {
+                    if group.time == Some(g) {
+                        r.time.clone()
+                    } else {
+                        None
+                    }
+                };
+                let [sub1, sub2, sub3, sub4, sub5] = r.subs;
+                ReportRow {
+                    hour: t(TimeGrain::Hour),
+                    day: t(TimeGrain::Day),
+                    week: t(TimeGrain::Week),
+                    month: t(TimeGrain::Month),
+                    offer_id: r.offer_id,
+                    partner_id: r.partner_id,
+                    sub1,
+                    sub2,
+                    sub3,
+                    sub4,
+                    sub5,
+                    currency: r.currency,
+                    metrics: metrics(&r.metrics),
+                }
+            })
+            .collect();
+        let totals = built
+            .totals
+            .iter()
+            .map(|(c, m)| ReportTotal {
+                currency: c.clone(),
+                metrics: metrics(m),
+            })
+            .collect();
+        Ok(Json(Report { data, totals }))
+    }
+}

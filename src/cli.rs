@@ -1,0 +1,81 @@
+//! The command line: serve, keys, openapi.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "trcker",
+    version,
+    about = "Self-hosted affiliate and partner tracking in one binary",
+    long_about = "Self-hosted affiliate and partner tracking in one binary.\n\n\
+Start with `trcker serve`, create an API key with `trcker keys create --brand NAME`, \
+and read the API reference at http://127.0.0.1:8080/docs."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DataDirArg {
+    /// Where the SQLite database lives [default: the platform data dir, ~/.local/share/trcker on Linux]
+    #[arg(long, env = "TRCKER_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DataDirArg {
+    pub fn resolve(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(crate::config::default_data_dir)
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server: API, docs, tracking links and settings pages
+    Serve {
+        /// Address to listen on
+        #[arg(
+            long,
+            env = "TRCKER_ADDR",
+            default_value = "127.0.0.1:8080",
+            value_name = "HOST:PORT"
+        )]
+        addr: SocketAddr,
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// API requests per minute per key
+        #[arg(long, env = "TRCKER_RATE_LIMIT", default_value_t = 100, value_name = "N",
+              value_parser = clap::value_parser!(u32).range(1..))]
+        rate_limit: u32,
+        /// Mark session cookies Secure even on plain http (set this behind a TLS proxy)
+        #[arg(long, env = "TRCKER_SECURE_COOKIES")]
+        secure_cookies: bool,
+    },
+    /// Manage API keys
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Print the OpenAPI spec (JSON) that the server publishes at /api/v1/openapi.json
+    Openapi,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create an API key for a brand (creating the brand if needed); prints the key last
+    Create {
+        /// The brand's name
+        #[arg(long, value_name = "NAME")]
+        brand: String,
+        /// A label to recognise the key by
+        #[arg(long, value_name = "LABEL", default_value = "cli")]
+        name: String,
+        #[command(flatten)]
+        data_dir: DataDirArg,
+    },
+}

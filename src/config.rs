@@ -1,0 +1,37 @@
+//! Configuration: flags > environment (TRCKER_*) > defaults. clap does the layering.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Requests per minute per API key.
+    pub rate_limit: u32,
+    /// Mark session cookies `Secure` even when the request did not arrive over https.
+    pub secure_cookies: bool,
+}
+
+/// `~/.local/share/trcker` on Linux, the platform's equivalent elsewhere.
+pub fn default_data_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "trcker")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| {
+            // No home directory at all: refuse the working directory, use a fixed system path.
+            PathBuf::from("/var/lib/trcker")
+        })
+}
+
+impl Config {
+    /// Defaults for tests and embedding: a loopback port chosen by the OS.
+    pub fn for_data_dir(data_dir: PathBuf) -> Config {
+        Config {
+            addr: "127.0.0.1:0".parse().expect("valid address"),
+            data_dir,
+            rate_limit: 100,
+            secure_cookies: false,
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! Embedded SQL migrations, applied in order, one transaction each, tracked in `user_version`.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("migrations/0001_init.sql"))];
+
+pub fn schema_version(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+        .map(|v| v as usize)
+}
+
+/// Bring the schema up to date. Refuses a database written by a newer binary.
+pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    let current = schema_version(conn)?;
+    if current > MIGRATIONS.len() {
+        anyhow::bail!(
+            "the database has schema version {current}, newer than this binary knows ({}); upgrade trcker",
+            MIGRATIONS.len()
+        );
+    }
+    for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current) {
+        // IMMEDIATE takes the write lock first, so two processes starting together don't both
+        // apply the same step.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if schema_version(&tx)? > i {
+            continue;
+        }
+        tx.execute_batch(sql)
+            .map_err(|e| anyhow::anyhow!("migration {name} failed: {e}"))?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! The SQLite file: a pool whose every connection has the same pragmas, and the migrations.
+
+mod migrate;
+
+use std::path::Path;
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+
+pub use migrate::{migrate, schema_version};
+
+pub type Pool = r2d2::Pool<SqliteConnectionManager>;
+pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
+
+pub const DB_FILE: &str = "trcker.db";
+
+/// Pragmas every connection needs: WAL for readers beside the writer, enforced foreign keys,
+/// and a busy timeout so the CLI and the server can share the file.
+pub fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(())
+}
+
+/// Open (creating if needed) the database in `data_dir`, migrate it, and pool it.
+pub fn open(data_dir: &Path) -> anyhow::Result<Pool> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", data_dir.display()))?;
+    let path = data_dir.join(DB_FILE);
+    let manager =
+        SqliteConnectionManager::file(&path).with_init(|c: &mut rusqlite::Connection| configure(c));
+    let pool = r2d2::Pool::builder()
+        .max_size(8)
+        .connection_timeout(Duration::from_secs(10))
+        .build(manager)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    let mut conn = pool.get()?;
+    migrate(&mut conn)?;
+    Ok(pool)
+}
+
+/// A connection outside the pool, for the writer thread.
+pub fn connect(data_dir: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(data_dir.join(DB_FILE))?;
+    configure(&conn)?;
+    Ok(conn)
+}

@@ -1,0 +1,77 @@
+//! Secrets and identifiers: API keys, click ids, list cursors.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+/// A freshly generated API key: the full text (shown once) and what is stored.
+pub struct NewKey {
+    pub full: String,
+    pub prefix: String,
+    pub hash: Vec<u8>,
+}
+
+/// Random URL-safe text of `bytes` bytes of entropy, from the OS CSPRNG.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the OS random source is available");
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// `trk_` + 43 URL-safe characters (256 random bits).
+pub fn generate_key() -> NewKey {
+    let full = format!("trk_{}", random_token(32));
+    NewKey {
+        prefix: full[..12].to_string(),
+        hash: hash_secret(&full),
+        full,
+    }
+}
+
+/// SHA-256 of a high-entropy secret (keys, session ids): fast to check, useless to reverse.
+pub fn hash_secret(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// A well-formed key: the prefix and enough URL-safe characters.
+pub fn looks_like_key(text: &str) -> bool {
+    text.strip_prefix("trk_").is_some_and(|rest| {
+        rest.len() >= 32
+            && rest.len() <= 128
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+/// Cursors are opaque to clients: the last id seen, encoded.
+pub fn encode_cursor(last_id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("v1:{last_id}"))
+}
+
+pub fn decode_cursor(cursor: &str) -> Option<i64> {
+    let raw = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    text.strip_prefix("v1:")?.parse().ok().filter(|id| *id > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_well_formed_and_distinct() {
+        let a = generate_key();
+        let b = generate_key();
+        assert!(looks_like_key(&a.full));
+        assert_ne!(a.full, b.full);
+        assert_eq!(a.hash, hash_secret(&a.full));
+        assert!(a.full.starts_with(&a.prefix));
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        assert_eq!(decode_cursor(&encode_cursor(42)), Some(42));
+        assert_eq!(decode_cursor("garbage"), None);
+    }
+}

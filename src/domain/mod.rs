@@ -1,0 +1,7 @@
+//! Types with their rules, no I/O.
+
+pub mod ids;
+pub mod macros;
+pub mod money;
+pub mod report;
+pub mod time;

@@ -1,0 +1,310 @@
+//! Reports: re-bucket 15-minute UTC source rows into a zone's hours, days, weeks or months,
+//! fill empty time buckets with zeros, and total per currency.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Datelike, NaiveDate, Offset, Timelike, Utc};
+use chrono_tz::Tz;
+
+use crate::store::reports::{BUCKET_SECS, Dims, Key, Metrics};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeGrain {
+    Hour,
+    Day,
+    Week,
+    Month,
+}
+
+/// A parsed `group_by`: at most one time grain plus other dimensions, in the order given.
+#[derive(Debug, Clone, Default)]
+pub struct GroupBy {
+    pub time: Option<TimeGrain>,
+    pub dims: Dims,
+}
+
+impl GroupBy {
+    pub fn parse(text: &str) -> Result<GroupBy, String> {
+        let mut g = GroupBy::default();
+        let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+        if parts.len() > 3 {
+            return Err("group_by takes at most 3 dimensions".into());
+        }
+        let mut seen = BTreeSet::new();
+        for p in parts {
+            if !seen.insert(p) {
+                return Err(format!("group_by lists {p:?} twice"));
+            }
+            let grain = match p {
+                "hour" => Some(TimeGrain::Hour),
+                "day" => Some(TimeGrain::Day),
+                "week" => Some(TimeGrain::Week),
+                "month" => Some(TimeGrain::Month),
+                "offer" => {
+                    g.dims.offer = true;
+                    None
+                }
+                "partner" => {
+                    g.dims.partner = true;
+                    None
+                }
+                "sub1" | "sub2" | "sub3" | "sub4" | "sub5" => {
+                    g.dims.subs[usize::from(p.as_bytes()[3] - b'1')] = true;
+                    None
+                }
+                _ => {
+                    return Err(format!(
+                        "group_by: unknown dimension {p:?} (use hour, day, week, month, offer, partner, sub1-sub5)"
+                    ));
+                }
+            };
+            if let Some(grain) = grain {
+                if g.time.is_some() {
+                    return Err("group_by takes at most one of hour, day, week, month".into());
+                }
+                g.time = Some(grain);
+            }
+        }
+        Ok(g)
+    }
+}
+
+/// A local date range, inclusive, and its instants.
+#[derive(Debug, Clone, Copy)]
+pub struct Range {
+    pub tz: Tz,
+    pub start: i64,
+    /// Exclusive.
+    pub end: i64,
+}
+
+impl Range {
+    pub fn new(from: NaiveDate, to: NaiveDate, tz: Tz) -> Range {
+        let start = crate::domain::time::day_start(from, tz);
+        let end = crate::domain::time::day_start(to.succ_opt().unwrap_or(to), tz);
+        Range { tz, start, end }
+    }
+}
+
+fn label(grain: TimeGrain, ts: i64, tz: Tz) -> String {
+    let local = DateTime::<Utc>::from_timestamp(ts, 0)
+        .unwrap_or_default()
+        .with_timezone(&tz);
+    match grain {
+        TimeGrain::Hour => {
+            let offset = local.offset().fix();
+            let hour = local
+                .with_minute(0)
+                .and_then(|d| d.with_second(0))
+                .unwrap_or(local);
+            format!("{}{}", hour.format("%Y-%m-%dT%H:%M:%S"), offset)
+        }
+        TimeGrain::Day => local.format("%Y-%m-%d").to_string(),
+        TimeGrain::Week => {
+            let d = local.date_naive();
+            let monday = d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday()));
+            monday.format("%Y-%m-%d").to_string()
+        }
+        TimeGrain::Month => local.format("%Y-%m").to_string(),
+    }
+}
+
+/// Every time bucket of the range, in order, and for each 15-minute UTC bucket its index.
+fn time_buckets(grain: TimeGrain, range: &Range) -> (Vec<String>, i64, Vec<usize>) {
+    let first = range.start.div_euclid(BUCKET_SECS);
+    let last = (range.end - 1).div_euclid(BUCKET_SECS);
+    let mut labels: Vec<String> = Vec::new();
+    let mut index = Vec::with_capacity((last - first + 1) as usize);
+    for b in first..=last {
+        let l = label(grain, b * BUCKET_SECS, range.tz);
+        if labels.last() != Some(&l) {
+            labels.push(l);
+        }
+        index.push(labels.len() - 1);
+    }
+    (labels, first, index)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub time: Option<String>,
+    pub offer_id: Option<i64>,
+    pub partner_id: Option<i64>,
+    pub subs: [Option<String>; 5],
+    pub currency: String,
+    pub metrics: Metrics,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub rows: Vec<Row>,
+    pub totals: Vec<(String, Metrics)>,
+}
+
+type GroupKey = (Option<i64>, Option<i64>, [Option<String>; 5], String);
+
+pub fn build(group: &GroupBy, range: &Range, source: Vec<(Key, Metrics)>) -> Report {
+    let mut totals: BTreeMap<String, Metrics> = BTreeMap::new();
+    for (k, m) in &source {
+        totals.entry(k.currency.clone()).or_default().add(m);
+    }
+    let currencies: Vec<String> = if totals.is_empty() {
+        vec!["USD".to_string()]
+    } else {
+        totals.keys().cloned().collect()
+    };
+
+    let rows = match group.time {
+        Some(grain) => {
+            let (labels, first, index) = time_buckets(grain, range);
+            let mut grouped: Vec<BTreeMap<GroupKey, Metrics>> = vec![BTreeMap::new(); labels.len()];
+            for (k, m) in source {
+                let Some(&i) = usize::try_from(k.bucket - first)
+                    .ok()
+                    .and_then(|o| index.get(o))
+                else {
+                    continue;
+                };
+                grouped[i]
+                    .entry((k.offer_id, k.partner_id, k.subs, k.currency))
+                    .or_default()
+                    .add(&m);
+            }
+            let mut rows = Vec::new();
+            for (label, groups) in labels.into_iter().zip(grouped) {
+                if groups.is_empty() {
+                    for c in &currencies {
+                        rows.push(Row {
+                            time: Some(label.clone()),
+                            offer_id: None,
+                            partner_id: None,
+                            subs: Default::default(),
+                            currency: c.clone(),
+                            metrics: Metrics::default(),
+                        });
+                    }
+                }
+                for ((offer_id, partner_id, subs, currency), metrics) in groups {
+                    rows.push(Row {
+                        time: Some(label.clone()),
+                        offer_id,
+                        partner_id,
+                        subs,
+                        currency,
+                        metrics,
+                    });
+                }
+            }
+            rows
+        }
+        None => {
+            let mut grouped: BTreeMap<GroupKey, Metrics> = BTreeMap::new();
+            for (k, m) in source {
+                grouped
+                    .entry((k.offer_id, k.partner_id, k.subs, k.currency))
+                    .or_default()
+                    .add(&m);
+            }
+            grouped
+                .into_iter()
+                .map(|((offer_id, partner_id, subs, currency), metrics)| Row {
+                    time: None,
+                    offer_id,
+                    partner_id,
+                    subs,
+                    currency,
+                    metrics,
+                })
+                .collect()
+        }
+    };
+    let totals = if totals.is_empty() {
+        vec![("USD".to_string(), Metrics::default())]
+    } else {
+        totals.into_iter().collect()
+    };
+    Report { rows, totals }
+}
+
+/// The current local date in `tz`.
+pub fn today(tz: Tz) -> NaiveDate {
+    Utc::now().with_timezone(&tz).date_naive()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn every_day_appears_with_zeros() {
+        let range = Range::new(d("2026-11-01"), d("2026-11-03"), Tz::UTC);
+        let g = GroupBy::parse("day").unwrap();
+        let r = build(&g, &range, vec![]);
+        let days: Vec<_> = r.rows.iter().map(|r| r.time.clone().unwrap()).collect();
+        assert_eq!(days, ["2026-11-01", "2026-11-02", "2026-11-03"]);
+        assert_eq!(r.totals, vec![("USD".to_string(), Metrics::default())]);
+    }
+
+    #[test]
+    fn half_hour_zones_bucket_exactly() {
+        let tz: Tz = "Asia/Kolkata".parse().unwrap();
+        let range = Range::new(d("2026-11-01"), d("2026-11-01"), tz);
+        let g = GroupBy::parse("hour").unwrap();
+        let r = build(&g, &range, vec![]);
+        assert_eq!(r.rows.len(), 24);
+        assert_eq!(r.rows[0].time.as_deref(), Some("2026-11-01T00:00:00+05:30"));
+        assert_eq!(
+            r.rows[13].time.as_deref(),
+            Some("2026-11-01T13:00:00+05:30")
+        );
+        // 2026-10-31T18:30Z is local midnight in Kolkata.
+        assert_eq!(range.start, 1_793_471_400);
+    }
+
+    #[test]
+    fn dst_days_have_23_and_25_hours() {
+        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        let g = GroupBy::parse("hour").unwrap();
+        let spring = build(
+            &g,
+            &Range::new(d("2026-03-29"), d("2026-03-29"), tz),
+            vec![],
+        );
+        assert_eq!(spring.rows.len(), 23);
+        let autumn = build(
+            &g,
+            &Range::new(d("2026-10-25"), d("2026-10-25"), tz),
+            vec![],
+        );
+        assert_eq!(autumn.rows.len(), 25);
+        assert_eq!(
+            autumn.rows[2].time.as_deref(),
+            Some("2026-10-25T02:00:00+02:00")
+        );
+        assert_eq!(
+            autumn.rows[3].time.as_deref(),
+            Some("2026-10-25T02:00:00+01:00")
+        );
+    }
+
+    #[test]
+    fn weeks_start_on_monday() {
+        let range = Range::new(d("2026-11-01"), d("2026-11-10"), Tz::UTC);
+        let r = build(&GroupBy::parse("week").unwrap(), &range, vec![]);
+        let weeks: Vec<_> = r.rows.iter().map(|r| r.time.clone().unwrap()).collect();
+        assert_eq!(weeks, ["2026-10-26", "2026-11-02", "2026-11-09"]);
+    }
+
+    #[test]
+    fn group_by_is_checked() {
+        assert!(GroupBy::parse("day,hour").is_err());
+        assert!(GroupBy::parse("offer,offer").is_err());
+        assert!(GroupBy::parse("a,b,c,d").is_err());
+        assert!(GroupBy::parse("nope").is_err());
+        assert!(GroupBy::parse("day,offer,sub3").is_ok());
+    }
+}

@@ -1,0 +1,22 @@
+//! Trcker: affiliate and partner tracking in one binary. The binary parses the CLI and calls
+//! in here; tests build the very same app from a `Config`.
+
+pub mod admin_cli;
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod tracking;
+
+pub use config::Config;
+pub use server::{build_app, serve};
+pub use state::AppState;
+
+/// The OpenAPI spec as served, with a trailing newline (the committed file's form).
+pub fn spec_json() -> String {
+    api::spec_json() + "\n"
+}

@@ -1,0 +1,66 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use trcker::cli::{Cli, Command, KeysCommand};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TRCKER_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve {
+            addr,
+            data_dir,
+            rate_limit,
+            secure_cookies,
+        } => {
+            let config = trcker::Config {
+                addr,
+                data_dir: data_dir.resolve(),
+                rate_limit,
+                secure_cookies,
+            };
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(trcker::server::run(config))
+        }
+        Command::Keys {
+            command:
+                KeysCommand::Create {
+                    brand,
+                    name,
+                    data_dir,
+                },
+        } => {
+            let dir = data_dir.resolve();
+            let created = trcker::admin_cli::create_key(&dir, &brand, &name)?;
+            if created.brand_created {
+                eprintln!("created brand {brand:?}");
+            }
+            eprintln!(
+                "created key {:?} for brand {brand:?}; store it now, it is not shown again:",
+                name
+            );
+            println!("{}", created.key);
+            Ok(())
+        }
+        Command::Openapi => {
+            print!("{}", trcker::spec_json());
+            Ok(())
+        }
+    }
+}

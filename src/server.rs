@@ -1,0 +1,142 @@
+//! The whole HTTP surface in one Route, and serving it with graceful shutdown.
+
+use std::future::Future;
+use std::time::Duration;
+
+use poem::endpoint::make_sync;
+use poem::http::StatusCode;
+use poem::listener::TcpAcceptor;
+use poem::middleware::{Compression, SetHeader};
+use poem::web::{Data, Html, Json};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Route, Server, get, handler};
+
+use crate::api::{self, auth::ApiGate, errors::map_error};
+use crate::state::AppState;
+use crate::tracking::redirect;
+
+/// Scalar, with its web fonts switched off so `/docs` makes no request outside the instance.
+fn docs_page(svc: &poem_openapi::OpenApiService<api::Apis, ()>) -> String {
+    svc.scalar_html().replacen(
+        "id=\"api-reference\"",
+        "id=\"api-reference\" data-configuration='{\"withDefaultFonts\": false}'",
+        1,
+    )
+}
+
+#[handler]
+async fn healthz(state: Data<&AppState>) -> poem::Response {
+    let ok = state
+        .db(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .await
+        .is_ok();
+    if ok {
+        Json(serde_json::json!({"status": "ok"})).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "unavailable"})),
+        )
+            .into_response()
+    }
+}
+
+/// The application: API, docs, tracking links, settings pages, assets, health.
+pub fn build_app(state: AppState) -> impl Endpoint {
+    let svc = api::service();
+    let docs = docs_page(&svc);
+    let spec = svc.spec();
+    let api = svc.into_endpoint().catch_all_error(map_error).with(ApiGate);
+    Route::new()
+        .at(
+            "/api/v1/openapi.json",
+            make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/json; charset=utf-8")
+                    .body(spec.clone())
+            }),
+        )
+        .nest("/api/v1", api)
+        .at(
+            "/docs",
+            get(make_sync(move |_| Html(docs.clone()))).with(Compression::new()),
+        )
+        .at("/c/:offer_id/:partner_id", get(redirect::click))
+        .at("/healthz", get(healthz))
+        .at(
+            "/",
+            get(make_sync(|_| poem::web::Redirect::see_other("/docs"))),
+        )
+        .with(SetHeader::new().overriding("X-Content-Type-Options", "nosniff"))
+        .data(state)
+}
+
+/// Serve until `shutdown` resolves; in-flight requests finish, then queued writes commit.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let flusher = {
+        let (usage, pool) = (state.key_usage.clone(), state.pool.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                let (usage, pool) = (usage.clone(), pool.clone());
+                let _ = tokio::task::spawn_blocking(move || usage.flush(&pool)).await;
+            }
+        })
+    };
+    let app = build_app(state.clone());
+    Server::new_with_acceptor(TcpAcceptor::from_tokio(listener)?)
+        .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(30)))
+        .await?;
+    flusher.abort();
+    let writer = state.writer.clone();
+    let (usage, pool) = (state.key_usage.clone(), state.pool.clone());
+    tokio::task::spawn_blocking(move || {
+        writer.shutdown();
+        usage.flush(&pool);
+    })
+    .await?;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// `trcker serve`: open the store, bind, say where everything is, serve until a signal.
+pub async fn run(config: crate::Config) -> anyhow::Result<()> {
+    let data_dir = config.data_dir.clone();
+    let addr = config.addr;
+    let state = tokio::task::spawn_blocking(move || AppState::open(config)).await??;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr()?;
+    println!(
+        "trcker listening on http://{local} | data: {} | docs: http://{local}/docs",
+        data_dir.join(crate::db::DB_FILE).display()
+    );
+    serve(state, listener, shutdown_signal()).await
+}

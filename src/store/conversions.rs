@@ -1,0 +1,237 @@
+//! Conversions: inserted and re-statused only by the writer thread, read by the API.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Page, StoreError, StoreResult, clicks, offers, one, paginate, partners};
+use crate::domain::money::Money;
+use crate::domain::time::now;
+
+#[derive(Debug, Clone)]
+pub struct Conversion {
+    pub id: i64,
+    pub brand_id: i64,
+    pub click_id: Option<String>,
+    pub offer_id: i64,
+    pub partner_id: i64,
+    pub event: String,
+    pub amount: Option<Money>,
+    pub payout: Money,
+    pub currency: String,
+    pub status: String,
+    pub transaction_id: Option<String>,
+    pub subs: [Option<String>; 5],
+    pub occurred_at: i64,
+    pub created_at: i64,
+}
+
+/// A validated postback: either `click_id` or both `offer_id` and `partner_id` are set.
+#[derive(Debug, Clone)]
+pub struct NewConversion {
+    pub click_id: Option<String>,
+    pub offer_id: Option<i64>,
+    pub partner_id: Option<i64>,
+    pub amount: Option<Money>,
+    pub event: String,
+    pub transaction_id: Option<String>,
+    pub status: String,
+    pub occurred_at: Option<i64>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub offer_id: Option<i64>,
+    pub partner_id: Option<i64>,
+    pub status: Option<String>,
+    pub event: Option<String>,
+    pub click_id: Option<String>,
+    pub transaction_id: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+const COLUMNS: &str =
+    "id, brand_id, click_id, offer_id, partner_id, event, amount_minor, payout_minor,
+    currency, status, transaction_id, sub1, sub2, sub3, sub4, sub5, occurred_at, created_at";
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<Conversion> {
+    Ok(Conversion {
+        id: r.get(0)?,
+        brand_id: r.get(1)?,
+        click_id: r.get(2)?,
+        offer_id: r.get(3)?,
+        partner_id: r.get(4)?,
+        event: r.get(5)?,
+        amount: r.get::<_, Option<i64>>(6)?.map(Money),
+        payout: Money(r.get(7)?),
+        currency: r.get(8)?,
+        status: r.get(9)?,
+        transaction_id: r.get(10)?,
+        subs: [r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?],
+        occurred_at: r.get(16)?,
+        created_at: r.get(17)?,
+    })
+}
+
+fn invalid(code: &'static str, message: impl Into<String>) -> StoreError {
+    StoreError::Conflict {
+        code,
+        message: message.into(),
+    }
+}
+
+pub fn get(conn: &Connection, brand_id: i64, id: i64) -> StoreResult<Conversion> {
+    one(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM conversions WHERE brand_id = ?1 AND id = ?2"
+        ))?
+        .query_row(params![brand_id, id], row))
+}
+
+fn by_transaction(conn: &Connection, brand_id: i64, txn: &str) -> StoreResult<Option<Conversion>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM conversions WHERE brand_id = ?1 AND transaction_id = ?2"
+        ))?
+        .query_row(params![brand_id, txn], row)
+        .optional()?)
+}
+
+/// Record a postback. Returns the conversion and whether it is new (false: a repeat of
+/// `transaction_id`, answered with the first one). Only the writer thread calls this, so the
+/// check-then-insert for idempotency cannot race.
+pub fn insert(
+    conn: &Connection,
+    brand_id: i64,
+    n: &NewConversion,
+) -> StoreResult<(Conversion, bool)> {
+    if let Some(txn) = &n.transaction_id {
+        if let Some(existing) = by_transaction(conn, brand_id, txn)? {
+            return Ok((existing, false));
+        }
+    }
+    let (offer_id, partner_id, subs) = match &n.click_id {
+        Some(click_id) => {
+            let click = clicks::find(conn, brand_id, click_id)?.ok_or_else(|| {
+                invalid(
+                    "unknown_click",
+                    format!("click_id {click_id} matches no click of this brand"),
+                )
+            })?;
+            if n.offer_id.is_some_and(|o| o != click.offer_id) {
+                return Err(invalid(
+                    "validation_error",
+                    "offer_id does not match the click's offer",
+                ));
+            }
+            if n.partner_id.is_some_and(|p| p != click.partner_id) {
+                return Err(invalid(
+                    "validation_error",
+                    "partner_id does not match the click's partner",
+                ));
+            }
+            (click.offer_id, click.partner_id, click.subs)
+        }
+        None => {
+            let (Some(o), Some(p)) = (n.offer_id, n.partner_id) else {
+                return Err(invalid(
+                    "validation_error",
+                    "click_id, or both offer_id and partner_id, must be given",
+                ));
+            };
+            (o, p, Default::default())
+        }
+    };
+    let offer = match offers::get(conn, brand_id, offer_id) {
+        Err(StoreError::NotFound) => {
+            return Err(invalid(
+                "validation_error",
+                format!("offer_id {offer_id} matches no offer of this brand"),
+            ));
+        }
+        r => r?,
+    };
+    if let Err(StoreError::NotFound) = partners::get(conn, brand_id, partner_id) {
+        return Err(invalid(
+            "validation_error",
+            format!("partner_id {partner_id} matches no partner of this brand"),
+        ));
+    }
+    let payout = match offer.payout_type.as_str() {
+        "revshare" => match n.amount {
+            Some(amount) => amount.percent(offer.payout),
+            None => {
+                return Err(invalid(
+                    "validation_error",
+                    "amount is required for a revshare offer",
+                ));
+            }
+        },
+        _ => offer.payout,
+    };
+    let ts = now();
+    let occurred_at = n.occurred_at.unwrap_or(ts);
+    conn.prepare_cached(
+        "INSERT INTO conversions (brand_id, click_id, offer_id, partner_id, event, amount_minor, payout_minor,
+         currency, status, transaction_id, sub1, sub2, sub3, sub4, sub5, occurred_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)",
+    )?
+    .execute(params![
+        brand_id, n.click_id, offer_id, partner_id, n.event, n.amount.map(|m| m.0), payout.0,
+        offer.currency, n.status, n.transaction_id,
+        subs[0], subs[1], subs[2], subs[3], subs[4], occurred_at, ts
+    ])?;
+    Ok((get(conn, brand_id, conn.last_insert_rowid())?, true))
+}
+
+/// Change a conversion's status; returns the row before and after.
+pub fn set_status(
+    conn: &Connection,
+    brand_id: i64,
+    id: i64,
+    status: &str,
+) -> StoreResult<(Conversion, Conversion)> {
+    let before = get(conn, brand_id, id)?;
+    conn.prepare_cached(
+        "UPDATE conversions SET status = ?3, updated_at = ?4 WHERE brand_id = ?1 AND id = ?2",
+    )?
+    .execute(params![brand_id, id, status, now()])?;
+    let after = get(conn, brand_id, id)?;
+    Ok((before, after))
+}
+
+pub fn list(
+    conn: &Connection,
+    brand_id: i64,
+    f: &Filter,
+    before_id: Option<i64>,
+    limit: u32,
+) -> StoreResult<Page<Conversion>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM conversions WHERE brand_id = ?1
+         AND (?2 IS NULL OR offer_id = ?2) AND (?3 IS NULL OR partner_id = ?3)
+         AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR event = ?5)
+         AND (?6 IS NULL OR click_id = ?6) AND (?7 IS NULL OR transaction_id = ?7)
+         AND (?8 IS NULL OR occurred_at >= ?8) AND (?9 IS NULL OR occurred_at <= ?9)
+         AND (?10 IS NULL OR id < ?10)
+         ORDER BY id DESC LIMIT ?11"
+    ))?;
+    let rows = stmt
+        .query_map(
+            params![
+                brand_id,
+                f.offer_id,
+                f.partner_id,
+                f.status,
+                f.event,
+                f.click_id,
+                f.transaction_id,
+                f.from,
+                f.to,
+                before_id,
+                limit + 1
+            ],
+            row,
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(paginate(rows, limit))
+}

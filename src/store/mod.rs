@@ -1,0 +1,47 @@
+//! Plain functions over a connection, one module per table; every tenant read takes a brand id.
+
+pub mod brands;
+pub mod clicks;
+pub mod conversions;
+pub mod keys;
+pub mod offers;
+pub mod partners;
+pub mod reports;
+
+/// What the store can fail with; the HTTP layers map it to their own errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A rule the database enforces, with a client-facing code and message.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("database pool error: {0}")]
+    Pool(#[from] r2d2::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A page of rows, newest first, and whether more follow.
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub has_more: bool,
+}
+
+/// Cut a `limit + 1` fetch into a page.
+pub fn paginate<T>(mut rows: Vec<T>, limit: u32) -> Page<T> {
+    let has_more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    Page { rows, has_more }
+}
+
+/// `Option<&str>`-friendly lookup that maps "no rows" to `NotFound`.
+pub fn one<T>(r: rusqlite::Result<T>) -> StoreResult<T> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(rusqlite::Error::QueryReturnedNoRows) => Err(StoreError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}

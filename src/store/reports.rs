@@ -1,0 +1,148 @@
+//! Report source rows: metrics per 15-minute UTC bucket and requested dimensions.
+//!
+//! Every IANA zone's offset is a multiple of 15 minutes, so 15-minute buckets re-bucket exactly
+//! into any zone's hours, days, weeks and months.
+
+use rusqlite::{Connection, params_from_iter, types::Value};
+
+use super::StoreResult;
+
+pub const BUCKET_SECS: i64 = 900;
+
+/// Which non-time dimensions the query groups by.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Dims {
+    pub offer: bool,
+    pub partner: bool,
+    pub subs: [bool; 5],
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub brand_id: i64,
+    pub from: i64,
+    pub to: i64,
+    pub offer_id: Option<i64>,
+    pub partner_id: Option<i64>,
+    pub dims: Dims,
+}
+
+/// The key of a source row; `None` where a dimension is not grouped (or the value is absent).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub bucket: i64,
+    pub offer_id: Option<i64>,
+    pub partner_id: Option<i64>,
+    pub subs: [Option<String>; 5],
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Metrics {
+    pub clicks: i64,
+    pub unique_clicks: i64,
+    pub conversions: i64,
+    pub pending_conversions: i64,
+    pub revenue: i64,
+    pub payout: i64,
+}
+
+impl Metrics {
+    pub fn add(&mut self, o: &Metrics) {
+        self.clicks += o.clicks;
+        self.unique_clicks += o.unique_clicks;
+        self.conversions += o.conversions;
+        self.pending_conversions += o.pending_conversions;
+        self.revenue += o.revenue;
+        self.payout += o.payout;
+    }
+}
+
+fn dim_columns(dims: &Dims, alias: &str) -> String {
+    let mut cols = vec![
+        if dims.offer {
+            format!("{alias}.offer_id")
+        } else {
+            "NULL".into()
+        },
+        if dims.partner {
+            format!("{alias}.partner_id")
+        } else {
+            "NULL".into()
+        },
+    ];
+    for (i, on) in dims.subs.iter().enumerate() {
+        cols.push(if *on {
+            format!("{alias}.sub{}", i + 1)
+        } else {
+            "NULL".into()
+        });
+    }
+    cols.join(", ")
+}
+
+fn key(r: &rusqlite::Row) -> rusqlite::Result<Key> {
+    Ok(Key {
+        bucket: r.get(0)?,
+        offer_id: r.get(1)?,
+        partner_id: r.get(2)?,
+        subs: [r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
+        currency: r.get(8)?,
+    })
+}
+
+/// Aggregate raw clicks and conversions of the range into source rows.
+pub fn source_rows(conn: &Connection, q: &Query) -> StoreResult<Vec<(Key, Metrics)>> {
+    let args: Vec<Value> = vec![
+        q.brand_id.into(),
+        q.from.into(),
+        q.to.into(),
+        q.offer_id.map_or(Value::Null, Value::from),
+        q.partner_id.map_or(Value::Null, Value::from),
+    ];
+    let mut out = Vec::new();
+
+    let clicks_sql = format!(
+        "SELECT c.created_at / {BUCKET_SECS} AS b, {dims}, o.currency, COUNT(*), SUM(c.is_unique)
+         FROM clicks c JOIN offers o ON o.id = c.offer_id
+         WHERE c.brand_id = ?1 AND c.created_at >= ?2 AND c.created_at <= ?3
+           AND (?4 IS NULL OR c.offer_id = ?4) AND (?5 IS NULL OR c.partner_id = ?5)
+         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9",
+        dims = dim_columns(&q.dims, "c"),
+    );
+    let mut stmt = conn.prepare_cached(&clicks_sql)?;
+    let mut rows = stmt.query(params_from_iter(args.iter()))?;
+    while let Some(r) = rows.next()? {
+        let m = Metrics {
+            clicks: r.get(9)?,
+            unique_clicks: r.get(10)?,
+            ..Default::default()
+        };
+        out.push((key(r)?, m));
+    }
+
+    let conv_sql = format!(
+        "SELECT v.occurred_at / {BUCKET_SECS} AS b, {dims}, v.currency,
+           SUM(v.status = 'approved'), SUM(v.status = 'pending'),
+           SUM(CASE WHEN v.status = 'approved' THEN COALESCE(v.amount_minor, 0) ELSE 0 END),
+           SUM(CASE WHEN v.status = 'approved' THEN v.payout_minor ELSE 0 END)
+         FROM conversions v
+         WHERE v.brand_id = ?1 AND v.occurred_at >= ?2 AND v.occurred_at <= ?3
+           AND (?4 IS NULL OR v.offer_id = ?4) AND (?5 IS NULL OR v.partner_id = ?5)
+         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9",
+        dims = dim_columns(&q.dims, "v"),
+    );
+    let mut stmt = conn.prepare_cached(&conv_sql)?;
+    let mut rows = stmt.query(params_from_iter(args.iter()))?;
+    while let Some(r) = rows.next()? {
+        let m = Metrics {
+            conversions: r.get(9)?,
+            pending_conversions: r.get(10)?,
+            revenue: r.get(11)?,
+            payout: r.get(12)?,
+            ..Default::default()
+        };
+        out.push((key(r)?, m));
+    }
+    Ok(out)
+}

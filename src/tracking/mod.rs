@@ -1,0 +1,6 @@
+//! The click hot path: redirect handler, in-memory catalog and unique window, batching writer.
+
+pub mod catalog;
+pub mod redirect;
+pub mod unique;
+pub mod writer;

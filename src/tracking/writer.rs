@@ -1,0 +1,183 @@
+//! The one writer of clicks and conversions: group commit.
+//!
+//! Requests hand their row to this thread and wait. It takes whatever has queued (up to
+//! `MAX_BATCH`), writes it in one transaction, commits, and only then answers each waiter, so
+//! an answer means the row is on disk (in the WAL) and survives a killed process.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::clicks::{self, ClickRow};
+use crate::store::conversions::{self, Conversion, NewConversion};
+use crate::store::{StoreError, StoreResult};
+
+const MAX_BATCH: usize = 2048;
+const QUEUE: usize = 16 * 1024;
+
+pub enum WriteOp {
+    Click(ClickRow),
+    Conversion {
+        brand_id: i64,
+        input: NewConversion,
+    },
+    ConversionStatus {
+        brand_id: i64,
+        id: i64,
+        status: String,
+    },
+}
+
+pub enum WriteReply {
+    Click(StoreResult<()>),
+    Conversion(StoreResult<(Conversion, bool)>),
+    ConversionStatus(StoreResult<Conversion>),
+}
+
+struct Job {
+    op: WriteOp,
+    reply: oneshot::Sender<WriteReply>,
+}
+
+enum Msg {
+    Job(Job),
+    Stop,
+}
+
+pub struct Writer {
+    tx: mpsc::Sender<Msg>,
+    handle: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The writer is gone (stopped, or its thread died): the request can't be acknowledged.
+#[derive(Debug)]
+pub struct WriterGone;
+
+impl Writer {
+    pub fn start(data_dir: &Path) -> anyhow::Result<Writer> {
+        let conn = crate::db::connect(data_dir)?;
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let handle = std::thread::Builder::new()
+            .name("trcker-writer".into())
+            .spawn(move || run(conn, rx))?;
+        Ok(Writer {
+            tx,
+            handle: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// Queue a write and wait until it is committed.
+    pub async fn submit(&self, op: WriteOp) -> Result<WriteReply, WriterGone> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Job(Job { op, reply }))
+            .await
+            .map_err(|_| WriterGone)?;
+        rx.await.map_err(|_| WriterGone)
+    }
+
+    /// Finish everything queued, then stop the thread.
+    pub fn shutdown(&self) {
+        let handle = self.handle.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(h) = handle {
+            let _ = self.tx.blocking_send(Msg::Stop);
+            let _ = h.join();
+        }
+    }
+}
+
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Msg>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut stopping = false;
+    while !stopping {
+        match rx.blocking_recv() {
+            Some(Msg::Job(j)) => batch.push(j),
+            Some(Msg::Stop) | None => stopping = true,
+        }
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(Msg::Job(j)) => batch.push(j),
+                Ok(Msg::Stop) => stopping = true,
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            commit_batch(&mut conn, &mut batch);
+        }
+    }
+    // Anything that raced in after Stop is still answered.
+    rx.close();
+    while let Ok(Msg::Job(j)) = rx.try_recv() {
+        batch.push(j);
+    }
+    if !batch.is_empty() {
+        commit_batch(&mut conn, &mut batch);
+    }
+}
+
+fn apply(conn: &Connection, op: &WriteOp) -> WriteReply {
+    match op {
+        WriteOp::Click(c) => WriteReply::Click(clicks::insert(conn, c)),
+        WriteOp::Conversion { brand_id, input } => WriteReply::Conversion(savepoint(conn, || {
+            conversions::insert(conn, *brand_id, input)
+        })),
+        WriteOp::ConversionStatus {
+            brand_id,
+            id,
+            status,
+        } => WriteReply::ConversionStatus(savepoint(conn, || {
+            conversions::set_status(conn, *brand_id, *id, status).map(|(_, after)| after)
+        })),
+    }
+}
+
+/// Run `f` so that its failure undoes only its own writes, not the batch's.
+fn savepoint<T>(conn: &Connection, f: impl FnOnce() -> StoreResult<T>) -> StoreResult<T> {
+    conn.execute_batch("SAVEPOINT op")?;
+    match f() {
+        Ok(v) => {
+            conn.execute_batch("RELEASE op")?;
+            Ok(v)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO op; RELEASE op")?;
+            Err(e)
+        }
+    }
+}
+
+fn failed(op: &WriteOp) -> WriteReply {
+    let e = || StoreError::Db(rusqlite::Error::InvalidQuery);
+    match op {
+        WriteOp::Click(_) => WriteReply::Click(Err(e())),
+        WriteOp::Conversion { .. } => WriteReply::Conversion(Err(e())),
+        WriteOp::ConversionStatus { .. } => WriteReply::ConversionStatus(Err(e())),
+    }
+}
+
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
+    let result = (|| -> rusqlite::Result<Vec<WriteReply>> {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let replies = batch.iter().map(|j| apply(&tx, &j.op)).collect();
+        tx.commit()?;
+        Ok(replies)
+    })();
+    match result {
+        Ok(replies) => {
+            for (job, reply) in batch.drain(..).zip(replies) {
+                let _ = job.reply.send(reply);
+            }
+        }
+        Err(e) => {
+            // Nothing of this batch is on disk: every waiter hears so, none gets a success.
+            tracing::error!(error = %e, rows = batch.len(), "batch commit failed");
+            for job in batch.drain(..) {
+                let r = failed(&job.op);
+                let _ = job.reply.send(r);
+            }
+        }
+    }
+}
