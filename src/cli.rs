@@ -63,6 +63,30 @@ pub enum Command {
     },
     /// Print the OpenAPI spec (JSON) that the server publishes at /api/v1/openapi.json
     Openapi,
+    /// Fill a data dir with synthetic clicks and conversions (for benchmarks and demos)
+    Seed(SeedArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SeedArgs {
+    /// Clicks to generate, spread evenly over --days up to now
+    #[arg(long, default_value_t = 10_000_000, value_name = "N")]
+    pub clicks: u64,
+    /// Conversions to generate (at most --clicks), each crediting one of the clicks
+    #[arg(long, default_value_t = 500_000, value_name = "N")]
+    pub conversions: u64,
+    #[arg(long, default_value_t = 30, value_name = "DAYS",
+          value_parser = clap::value_parser!(i64).range(1..=366))]
+    pub days: i64,
+    /// The brand to seed (created if missing); new offers and partners are added to it
+    #[arg(long, default_value = "seed", value_name = "NAME")]
+    pub brand: String,
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub offers: usize,
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub partners: usize,
+    #[command(flatten)]
+    pub data_dir: DataDirArg,
 }
 
 #[derive(Subcommand, Debug)]

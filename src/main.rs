@@ -62,5 +62,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", trcker::spec_json());
             Ok(())
         }
+        Command::Seed(args) => trcker::store::seed::cli(args),
     }
 }

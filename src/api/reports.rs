@@ -132,6 +132,7 @@ impl Example for ReportRow {
                 pending_conversions: 1,
                 revenue: 25_000,
                 payout: 2_500,
+                ..Metrics::default()
             }),
         }
     }
@@ -200,6 +201,7 @@ impl ReportsApi {
             offer_id: offer_id.0,
             partner_id: partner_id.0,
             dims: group.dims,
+            cuts: report::cuts(group.time, &range),
         };
         let source = state.db(move |c| store::source_rows(c, &q)).await?;
         let built = report::build(&group, &range, source);

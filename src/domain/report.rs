@@ -93,10 +93,10 @@ fn label(grain: TimeGrain, ts: i64, tz: Tz) -> String {
     match grain {
         TimeGrain::Hour => {
             let offset = local.offset().fix();
-            let hour = local
-                .with_minute(0)
-                .and_then(|d| d.with_second(0))
-                .unwrap_or(local);
+            // Go back in instants, not local fields: in the repeated hour of a DST change the
+            // local 02:00 is ambiguous and `with_minute` would give up.
+            let back = i64::from(local.minute() * 60 + local.second());
+            let hour = local - chrono::Duration::seconds(back);
             format!("{}{}", hour.format("%Y-%m-%dT%H:%M:%S"), offset)
         }
         TimeGrain::Day => local.format("%Y-%m-%d").to_string(),
@@ -123,6 +123,20 @@ fn time_buckets(grain: TimeGrain, range: &Range) -> (Vec<String>, i64, Vec<usize
         index.push(labels.len() - 1);
     }
     (labels, first, index)
+}
+
+/// Where each time bucket after the first starts: the store never merges data across these.
+pub fn cuts(grain: Option<TimeGrain>, range: &Range) -> Vec<i64> {
+    let Some(grain) = grain else {
+        return Vec::new();
+    };
+    let (_, first, index) = time_buckets(grain, range);
+    index
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w[0] != w[1])
+        .map(|(i, _)| (first + i as i64 + 1) * BUCKET_SECS)
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -289,6 +303,16 @@ mod tests {
             autumn.rows[3].time.as_deref(),
             Some("2026-10-25T02:00:00+01:00")
         );
+    }
+
+    #[test]
+    fn cuts_fall_on_local_midnights() {
+        let tz: Tz = "Asia/Kathmandu".parse().unwrap();
+        let range = Range::new(d("2026-11-01"), d("2026-11-03"), tz);
+        let cuts = cuts(Some(TimeGrain::Day), &range);
+        assert_eq!(cuts.len(), 2);
+        assert_eq!(cuts[0], range.start + 86_400);
+        assert!(super::cuts(None, &range).is_empty());
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! Raw clicks, written only by the writer thread.
 
+use std::sync::Arc;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreResult;
+use super::rollups::Pending;
 
 #[derive(Debug, Clone)]
 pub struct ClickRow {
@@ -10,6 +13,8 @@ pub struct ClickRow {
     pub brand_id: i64,
     pub offer_id: i64,
     pub partner_id: i64,
+    /// The offer's currency (fixed for an offer's life), for the rollups.
+    pub currency: Arc<str>,
     pub created_at: i64,
     pub subs: [Option<String>; 5],
     pub ip: String,
@@ -18,7 +23,8 @@ pub struct ClickRow {
     pub is_unique: bool,
 }
 
-pub fn insert(conn: &Connection, c: &ClickRow) -> StoreResult<()> {
+/// Insert a click and count it in `rollups` (flushed by the caller in the same transaction).
+pub fn insert(conn: &Connection, c: &ClickRow, rollups: &mut Pending) -> StoreResult<()> {
     conn.prepare_cached(
         "INSERT INTO clicks (id, brand_id, offer_id, partner_id, created_at, sub1, sub2, sub3, sub4, sub5,
          ip, user_agent, referer, is_unique) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
@@ -28,6 +34,7 @@ pub fn insert(conn: &Connection, c: &ClickRow) -> StoreResult<()> {
         c.subs[0], c.subs[1], c.subs[2], c.subs[3], c.subs[4],
         c.ip, c.user_agent, c.referer, c.is_unique
     ])?;
+    rollups.click(c);
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::rollups::Pending;
 use super::{Page, StoreError, StoreResult, clicks, offers, one, paginate, partners};
 use crate::domain::money::Money;
 use crate::domain::time::now;
@@ -98,16 +99,17 @@ fn by_transaction(conn: &Connection, brand_id: i64, txn: &str) -> StoreResult<Op
 
 /// Record a postback. Returns the conversion and whether it is new (false: a repeat of
 /// `transaction_id`, answered with the first one). Only the writer thread calls this, so the
-/// check-then-insert for idempotency cannot race.
+/// check-then-insert for idempotency cannot race. A new conversion is counted in `rollups`.
 pub fn insert(
     conn: &Connection,
     brand_id: i64,
     n: &NewConversion,
+    rollups: &mut Pending,
 ) -> StoreResult<(Conversion, bool)> {
-    if let Some(txn) = &n.transaction_id {
-        if let Some(existing) = by_transaction(conn, brand_id, txn)? {
-            return Ok((existing, false));
-        }
+    if let Some(txn) = &n.transaction_id
+        && let Some(existing) = by_transaction(conn, brand_id, txn)?
+    {
+        return Ok((existing, false));
     }
     let (offer_id, partner_id, subs) = match &n.click_id {
         Some(click_id) => {
@@ -180,15 +182,20 @@ pub fn insert(
         offer.currency, n.status, n.transaction_id,
         subs[0], subs[1], subs[2], subs[3], subs[4], occurred_at, ts
     ])?;
-    Ok((get(conn, brand_id, conn.last_insert_rowid())?, true))
+    let created = get(conn, brand_id, conn.last_insert_rowid())?;
+    // Last, after everything that can fail: a failed insert leaves no delta behind.
+    rollups.conversion(&created, 1);
+    Ok((created, true))
 }
 
-/// Change a conversion's status; returns the row before and after.
+/// Change a conversion's status, moving its amounts between status buckets in `rollups`;
+/// returns the row before and after.
 pub fn set_status(
     conn: &Connection,
     brand_id: i64,
     id: i64,
     status: &str,
+    rollups: &mut Pending,
 ) -> StoreResult<(Conversion, Conversion)> {
     let before = get(conn, brand_id, id)?;
     conn.prepare_cached(
@@ -196,6 +203,10 @@ pub fn set_status(
     )?
     .execute(params![brand_id, id, status, now()])?;
     let after = get(conn, brand_id, id)?;
+    if before.status != after.status {
+        rollups.conversion(&before, -1);
+        rollups.conversion(&after, 1);
+    }
     Ok((before, after))
 }
 

@@ -7,6 +7,8 @@ pub mod keys;
 pub mod offers;
 pub mod partners;
 pub mod reports;
+pub mod rollups;
+pub mod seed;
 
 /// What the store can fail with; the HTTP layers map it to their own errors.
 #[derive(Debug, thiserror::Error)]

@@ -1,9 +1,11 @@
 //! Report source rows: metrics per 15-minute UTC bucket and requested dimensions.
 //!
 //! Every IANA zone's offset is a multiple of 15 minutes, so 15-minute buckets re-bucket exactly
-//! into any zone's hours, days, weeks and months.
+//! into any zone's hours, days, weeks and months. Reports grouped only by time, offer and
+//! partner read the rollups (a few thousand rows for a month); grouping by sub1..sub5 reads
+//! the raw rows, since rollups do not keep sub ids.
 
-use rusqlite::{Connection, params_from_iter, types::Value};
+use rusqlite::{Connection, params, params_from_iter, types::Value};
 
 use super::StoreResult;
 
@@ -25,6 +27,9 @@ pub struct Query {
     pub offer_id: Option<i64>,
     pub partner_id: Option<i64>,
     pub dims: Dims,
+    /// Where the report's time buckets start inside `(from, to]`: a rollup row never straddles
+    /// one of these.
+    pub cuts: Vec<i64>,
 }
 
 /// The key of a source row; `None` where a dimension is not grouped (or the value is absent).
@@ -43,6 +48,8 @@ pub struct Metrics {
     pub unique_clicks: i64,
     pub conversions: i64,
     pub pending_conversions: i64,
+    /// Not reported, but a group whose only data is rejected conversions still appears.
+    pub rejected_conversions: i64,
     pub revenue: i64,
     pub payout: i64,
 }
@@ -53,8 +60,21 @@ impl Metrics {
         self.unique_clicks += o.unique_clicks;
         self.conversions += o.conversions;
         self.pending_conversions += o.pending_conversions;
+        self.rejected_conversions += o.rejected_conversions;
         self.revenue += o.revenue;
         self.payout += o.payout;
+    }
+
+    pub fn scaled(&self, k: i64) -> Metrics {
+        Metrics {
+            clicks: self.clicks * k,
+            unique_clicks: self.unique_clicks * k,
+            conversions: self.conversions * k,
+            pending_conversions: self.pending_conversions * k,
+            rejected_conversions: self.rejected_conversions * k,
+            revenue: self.revenue * k,
+            payout: self.payout * k,
+        }
     }
 }
 
@@ -91,8 +111,79 @@ fn key(r: &rusqlite::Row) -> rusqlite::Result<Key> {
     })
 }
 
-/// Aggregate raw clicks and conversions of the range into source rows.
+/// Source rows of the range: from the rollups when they can answer exactly, else raw rows.
 pub fn source_rows(conn: &Connection, q: &Query) -> StoreResult<Vec<(Key, Metrics)>> {
+    let aligned = |t: i64| t.rem_euclid(BUCKET_SECS) == 0;
+    let rollups_can = !q.dims.subs.iter().any(|s| *s)
+        && aligned(q.from)
+        && aligned(q.to + 1)
+        && q.cuts.iter().all(|c| aligned(*c));
+    if rollups_can {
+        rollup_rows(conn, q)
+    } else {
+        raw_rows(conn, q)
+    }
+}
+
+/// Read the rollups, covering each report bucket with the longest spans that fit in it.
+pub fn rollup_rows(conn: &Connection, q: &Query) -> StoreResult<Vec<(Key, Metrics)>> {
+    let mut edges: Vec<i64> = Vec::with_capacity(q.cuts.len() + 2);
+    edges.push(q.from);
+    edges.extend(q.cuts.iter().copied().filter(|c| *c > q.from && *c <= q.to));
+    edges.push(q.to + 1);
+    let mut runs = Vec::new();
+    for w in edges.windows(2) {
+        super::rollups::cover(w[0], w[1], &mut runs);
+    }
+    let sql = format!(
+        "SELECT bucket / {BUCKET_SECS}, {o}, {p}, currency, SUM(clicks), SUM(unique_clicks),
+           SUM(conversions), SUM(pending_conversions), SUM(rejected_conversions),
+           SUM(revenue_minor), SUM(payout_minor)
+         FROM rollups
+         WHERE brand_id = ?1 AND span = ?2 AND bucket >= ?3 AND bucket < ?4
+           AND (?5 IS NULL OR offer_id = ?5) AND (?6 IS NULL OR partner_id = ?6)
+         GROUP BY 1, 2, 3, 4",
+        o = if q.dims.offer { "offer_id" } else { "NULL" },
+        p = if q.dims.partner { "partner_id" } else { "NULL" },
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut out = Vec::new();
+    for (span, from, to) in runs {
+        let mut rows = stmt.query(params![
+            q.brand_id,
+            span,
+            from,
+            to,
+            q.offer_id,
+            q.partner_id
+        ])?;
+        while let Some(r) = rows.next()? {
+            let key = Key {
+                bucket: r.get(0)?,
+                offer_id: r.get(1)?,
+                partner_id: r.get(2)?,
+                subs: Default::default(),
+                currency: r.get(3)?,
+            };
+            let m = Metrics {
+                clicks: r.get(4)?,
+                unique_clicks: r.get(5)?,
+                conversions: r.get(6)?,
+                pending_conversions: r.get(7)?,
+                rejected_conversions: r.get(8)?,
+                revenue: r.get(9)?,
+                payout: r.get(10)?,
+            };
+            if m != Metrics::default() {
+                out.push((key, m));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Aggregate raw clicks and conversions of the range into source rows.
+pub fn raw_rows(conn: &Connection, q: &Query) -> StoreResult<Vec<(Key, Metrics)>> {
     let args: Vec<Value> = vec![
         q.brand_id.into(),
         q.from.into(),
@@ -123,7 +214,7 @@ pub fn source_rows(conn: &Connection, q: &Query) -> StoreResult<Vec<(Key, Metric
 
     let conv_sql = format!(
         "SELECT v.occurred_at / {BUCKET_SECS} AS b, {dims}, v.currency,
-           SUM(v.status = 'approved'), SUM(v.status = 'pending'),
+           SUM(v.status = 'approved'), SUM(v.status = 'pending'), SUM(v.status = 'rejected'),
            SUM(CASE WHEN v.status = 'approved' THEN COALESCE(v.amount_minor, 0) ELSE 0 END),
            SUM(CASE WHEN v.status = 'approved' THEN v.payout_minor ELSE 0 END)
          FROM conversions v
@@ -138,8 +229,9 @@ pub fn source_rows(conn: &Connection, q: &Query) -> StoreResult<Vec<(Key, Metric
         let m = Metrics {
             conversions: r.get(9)?,
             pending_conversions: r.get(10)?,
-            revenue: r.get(11)?,
-            payout: r.get(12)?,
+            rejected_conversions: r.get(11)?,
+            revenue: r.get(12)?,
+            payout: r.get(13)?,
             ..Default::default()
         };
         out.push((key(r)?, m));

@@ -10,6 +10,8 @@ use crate::store::{offers::Offer, partners::Partner};
 pub struct OfferEntry {
     pub brand_id: i64,
     pub destination: Arc<str>,
+    /// Fixed for an offer's life; clicks carry it into the rollups.
+    pub currency: Arc<str>,
     pub active: bool,
 }
 
@@ -36,6 +38,7 @@ impl Catalog {
         let entry = OfferEntry {
             brand_id: o.brand_id,
             destination: Arc::from(o.destination_url.as_str()),
+            currency: Arc::from(o.currency.as_str()),
             active: o.status == "active",
         };
         self.offers

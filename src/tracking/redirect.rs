@@ -112,6 +112,7 @@ pub async fn click(
         brand_id: offer.brand_id,
         offer_id,
         partner_id,
+        currency: offer.currency.clone(),
         created_at: ts,
         subs,
         ip,

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::store::clicks::{self, ClickRow};
 use crate::store::conversions::{self, Conversion, NewConversion};
+use crate::store::rollups::Pending;
 use crate::store::{StoreError, StoreResult};
 
 const MAX_BATCH: usize = 2048;
@@ -43,7 +44,8 @@ struct Job {
 }
 
 enum Msg {
-    Job(Job),
+    // Boxed: a job is hundreds of bytes, and the queue holds 16k slots of `Msg`.
+    Job(Box<Job>),
     Stop,
 }
 
@@ -73,7 +75,7 @@ impl Writer {
     pub async fn submit(&self, op: WriteOp) -> Result<WriteReply, WriterGone> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Msg::Job(Job { op, reply }))
+            .send(Msg::Job(Box::new(Job { op, reply })))
             .await
             .map_err(|_| WriterGone)?;
         rx.await.map_err(|_| WriterGone)
@@ -94,12 +96,12 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Msg>) {
     let mut stopping = false;
     while !stopping {
         match rx.blocking_recv() {
-            Some(Msg::Job(j)) => batch.push(j),
+            Some(Msg::Job(j)) => batch.push(*j),
             Some(Msg::Stop) | None => stopping = true,
         }
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(Msg::Job(j)) => batch.push(j),
+                Ok(Msg::Job(j)) => batch.push(*j),
                 Ok(Msg::Stop) => stopping = true,
                 Err(_) => break,
             }
@@ -111,25 +113,25 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Msg>) {
     // Anything that raced in after Stop is still answered.
     rx.close();
     while let Ok(Msg::Job(j)) = rx.try_recv() {
-        batch.push(j);
+        batch.push(*j);
     }
     if !batch.is_empty() {
         commit_batch(&mut conn, &mut batch);
     }
 }
 
-fn apply(conn: &Connection, op: &WriteOp) -> WriteReply {
+fn apply(conn: &Connection, op: &WriteOp, rollups: &mut Pending) -> WriteReply {
     match op {
-        WriteOp::Click(c) => WriteReply::Click(clicks::insert(conn, c)),
+        WriteOp::Click(c) => WriteReply::Click(clicks::insert(conn, c, rollups)),
         WriteOp::Conversion { brand_id, input } => WriteReply::Conversion(savepoint(conn, || {
-            conversions::insert(conn, *brand_id, input)
+            conversions::insert(conn, *brand_id, input, rollups)
         })),
         WriteOp::ConversionStatus {
             brand_id,
             id,
             status,
         } => WriteReply::ConversionStatus(savepoint(conn, || {
-            conversions::set_status(conn, *brand_id, *id, status).map(|(_, after)| after)
+            conversions::set_status(conn, *brand_id, *id, status, rollups).map(|(_, after)| after)
         })),
     }
 }
@@ -161,7 +163,16 @@ fn failed(op: &WriteOp) -> WriteReply {
 fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
     let result = (|| -> rusqlite::Result<Vec<WriteReply>> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let replies = batch.iter().map(|j| apply(&tx, &j.op)).collect();
+        let mut rollups = Pending::default();
+        let replies = batch
+            .iter()
+            .map(|j| apply(&tx, &j.op, &mut rollups))
+            .collect();
+        // The rollups commit with the raw rows they count, or not at all.
+        rollups.flush(&tx).map_err(|e| match e {
+            StoreError::Db(e) => e,
+            _ => rusqlite::Error::InvalidQuery,
+        })?;
         tx.commit()?;
         Ok(replies)
     })();

@@ -1,0 +1,436 @@
+//! `cargo bench --bench load`: the click hot path, conversions and reports of the release
+//! binary, measured by a separate load generator (wrk), with nginx's `return 302` on the same
+//! machine as the ceiling. Prints a table (markdown, ready for README).
+//!
+//! Knobs (environment): BENCH_CLICKS (default 10000000), BENCH_CONVERSIONS (500000),
+//! BENCH_SECS (10), BENCH_CONNS (64). It installs wrk and nginx with apt-get when it can.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// wrk and nginx from the distribution, if missing and apt-get is usable.
+fn ensure_tools() {
+    let missing: Vec<&str> = ["wrk", "nginx"].into_iter().filter(|t| !have(t)).collect();
+    if missing.is_empty() {
+        return;
+    }
+    if have("apt-get") {
+        eprintln!("bench: installing {} with apt-get", missing.join(" "));
+        let _ = Command::new("apt-get")
+            .args(["install", "-y", "-qq"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status();
+    }
+    for t in missing {
+        if !have(t) {
+            eprintln!(
+                "bench: NOTE: {t} is not installed (apt-get install {t}); its rows are skipped"
+            );
+        }
+    }
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024 / 1024);
+    format!("{cores} cores ({cpu}), {mem_gib} GiB RAM")
+}
+
+/// VmRSS and VmHWM of a process, in MiB.
+fn rss(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn trcker() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_trcker"))
+}
+
+fn start(dir: &Path) -> Server {
+    let mut child = trcker()
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--rate-limit",
+            "1000000000",
+        ])
+        .arg("--data-dir")
+        .arg(dir)
+        .env("TRCKER_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start trcker");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("listening line")
+        .to_string();
+    Server {
+        child,
+        base,
+        _stdout: out,
+    }
+}
+
+/// What wrk measured.
+#[derive(Debug, Default, Clone)]
+struct Wrk {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+fn parse_ms(v: &str) -> f64 {
+    let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
+    let n: f64 = num.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        "m" => n * 60_000.0,
+        _ => n,
+    }
+}
+
+fn wrk(url: &str, conns: u64, secs: u64, script: Option<&Path>) -> Option<Wrk> {
+    if !have("wrk") {
+        return None;
+    }
+    let mut cmd = Command::new("wrk");
+    cmd.args([
+        "-t2",
+        &format!("-c{conns}"),
+        &format!("-d{secs}s"),
+        "--latency",
+    ]);
+    if let Some(s) = script {
+        cmd.arg("-s").arg(s);
+    }
+    let out = cmd.arg(url).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut w = Wrk::default();
+    for line in text.lines() {
+        let t: Vec<&str> = line.split_whitespace().collect();
+        match t.as_slice() {
+            ["Requests/sec:", v] => w.rps = v.parse().unwrap_or(0.0),
+            ["50%", v] => w.p50_ms = parse_ms(v),
+            ["99%", v] => w.p99_ms = parse_ms(v),
+            ["Non-2xx", "or", "3xx", "responses:", n] => w.errors += n.parse().unwrap_or(0),
+            ["Socket", "errors:", rest @ ..] => {
+                w.errors += rest
+                    .iter()
+                    .filter_map(|x| x.trim_end_matches(',').parse::<u64>().ok())
+                    .sum::<u64>()
+            }
+            _ => {}
+        }
+    }
+    Some(w)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// nginx answering `return 302` on a loopback port: the ceiling for a redirect here.
+fn nginx(dir: &Path, conns: u64, secs: u64) -> Option<Wrk> {
+    if !have("nginx") {
+        return None;
+    }
+    let port = free_port();
+    let prefix = dir.join("nginx");
+    std::fs::create_dir_all(prefix.join("logs")).ok()?;
+    let conf = prefix.join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "worker_processes auto; daemon off; pid {p}/nginx.pid; error_log {p}/logs/error.log;
+events {{ worker_connections 4096; }}
+http {{ access_log off;
+  server {{ listen 127.0.0.1:{port};
+    location / {{ return 302 https://shop.example/landing?click_id=x; }} }} }}\n",
+            p = prefix.display()
+        ),
+    )
+    .ok()?;
+    let mut child = Command::new("nginx")
+        .arg("-p")
+        .arg(&prefix)
+        .arg("-c")
+        .arg(&conf)
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    std::thread::sleep(Duration::from_millis(500));
+    let result = wrk(&format!("http://127.0.0.1:{port}/c/1/1"), conns, secs, None);
+    let _ = Command::new("kill")
+        .args(["-QUIT", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    result
+}
+
+fn p50(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument that isn't ours means "not this bench".
+    if std::env::args()
+        .skip(1)
+        .any(|a| !a.starts_with('-') && a != "load")
+    {
+        return;
+    }
+    let clicks = env_or("BENCH_CLICKS", 10_000_000);
+    let conversions = env_or("BENCH_CONVERSIONS", 500_000);
+    let secs = env_or("BENCH_SECS", 10);
+    let conns = env_or("BENCH_CONNS", 64);
+    ensure_tools();
+    let load_before = load_average();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+
+    eprintln!("bench: seeding {clicks} clicks and {conversions} conversions");
+    let t = Instant::now();
+    let ok = trcker()
+        .args(["seed", "--clicks", &clicks.to_string()])
+        .args(["--conversions", &conversions.to_string()])
+        .arg("--data-dir")
+        .arg(&data)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "trcker seed failed");
+    let seed_secs = t.elapsed().as_secs_f64();
+    let out = trcker()
+        .args(["keys", "create", "--brand", "seed", "--data-dir"])
+        .arg(&data)
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    let key = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+
+    let t = Instant::now();
+    let server = start(&data);
+    let start_secs = t.elapsed().as_secs_f64();
+    let pid = server.child.id();
+    std::thread::sleep(Duration::from_secs(1));
+    let (idle_rss, _) = rss(pid);
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let http = reqwest::Client::new();
+    let auth = format!("Bearer {key}");
+    let post = |path: &str, body: serde_json::Value| {
+        rt.block_on(async {
+            let r = http
+                .post(format!("{}/api/v1{path}", server.base))
+                .header("Authorization", &auth)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{path}: {}", r.status());
+            r.json::<serde_json::Value>().await.unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
+    };
+    let offer = post(
+        "/offers",
+        serde_json::json!({"name": "Bench", "destination_url": "https://shop.example/landing", "payout": 2.5}),
+    );
+    let partner = post(
+        "/partners",
+        serde_json::json!({"name": "Bench", "email": "bench@example.com"}),
+    );
+
+    // Reports over the seeded month, before any load.
+    let today = chrono::Utc::now().date_naive();
+    let from = today - chrono::Duration::days(29);
+    let mut report_rows = Vec::new();
+    for group in ["offer", "partner", "day,offer", "day,partner"] {
+        let url = format!(
+            "{}/api/v1/reports?from={from}&to={today}&group_by={group}",
+            server.base
+        );
+        let mut times = Vec::new();
+        for i in 0..22 {
+            let t = Instant::now();
+            let r = rt.block_on(async {
+                let r = http
+                    .get(&url)
+                    .header("Authorization", &auth)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success());
+                r.bytes().await.unwrap()
+            });
+            if i >= 2 {
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            assert!(!r.is_empty());
+        }
+        report_rows.push((group, p50(times)));
+    }
+
+    let click_url = format!("{}/c/{offer}/{partner}?sub1=bench", server.base);
+    let clicks_run = wrk(&click_url, conns, secs, None);
+    let (_, hwm_clicks) = rss(pid);
+
+    let script = dir.path().join("conversions.lua");
+    let mut f = std::fs::File::create(&script).unwrap();
+    write!(
+        f,
+        r#"local counter = 0
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+function request()
+  counter = counter + 1
+  local body = '{{"offer_id":{offer},"partner_id":{partner},"amount":12.34,"transaction_id":"bench-' .. tid .. '-' .. counter .. '"}}'
+  return wrk.format("POST", "/api/v1/conversions", {{["Content-Type"] = "application/json", ["Authorization"] = "{auth}"}}, body)
+end
+"#
+    )
+    .unwrap();
+    drop(f);
+    let conv_run = wrk(
+        &format!("{}/api/v1/conversions", server.base),
+        conns,
+        secs,
+        Some(&script),
+    );
+    let (rss_after, hwm) = rss(pid);
+    drop(server);
+    let nginx_run = nginx(dir.path(), conns, secs);
+    let load_after = load_average();
+
+    let fmt = |w: &Option<Wrk>| match w {
+        Some(w) => format!(
+            "{:.0}/s | {:.2} ms | {:.2} ms | {}",
+            w.rps, w.p50_ms, w.p99_ms, w.errors
+        ),
+        None => "not measured (wrk missing) | | |".into(),
+    };
+    println!();
+    println!(
+        "Machine: {}; load average before {load_before}, after {load_after}",
+        machine()
+    );
+    println!(
+        "Store: {clicks} clicks, {conversions} conversions over 30 days, seeded in {seed_secs:.1} s; server start {start_secs:.2} s"
+    );
+    println!();
+    println!("| measure | rate | p50 | p99 | errors |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| click redirects, {conns} connections, {secs} s | {} |",
+        fmt(&clicks_run)
+    );
+    println!(
+        "| conversions (POST), {conns} connections, {secs} s | {} |",
+        fmt(&conv_run)
+    );
+    println!(
+        "| nginx `return 302`, same machine | {} |",
+        match &nginx_run {
+            Some(_) => fmt(&nginx_run),
+            None => "not measured (nginx missing) | | |".into(),
+        }
+    );
+    if let (Some(c), Some(n)) = (&clicks_run, &nginx_run) {
+        println!("| clicks / nginx | {:.2} | | | |", c.rps / n.rps);
+    }
+    for (group, ms) in &report_rows {
+        println!("| /reports 30 days, group_by={group} | | {ms:.1} ms | | |");
+    }
+    println!(
+        "| RSS idle (seeded store) | {idle_rss:.1} MiB | | | |\n| RSS peak under click load (VmHWM) | {hwm_clicks:.1} MiB | | | |\n| RSS peak overall (VmHWM) / after load | {hwm:.1} MiB / {rss_after:.1} MiB | | | |"
+    );
+}

@@ -1,0 +1,309 @@
+//! `trcker seed`: fill a data dir with synthetic clicks and conversions (for benchmarks and
+//! demos), fast: time-ordered ids, raw rows and rollups together in big transactions.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rusqlite::{Connection, params};
+
+use super::clicks::ClickRow;
+use super::conversions::Conversion;
+use super::offers::{self, OfferFields};
+use super::partners::{self, PartnerFields};
+use super::rollups::Pending;
+use super::{StoreResult, brands};
+use crate::domain::money::Money;
+use crate::tracking::unique::UniqueWindow;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub brand: String,
+    pub clicks: u64,
+    pub conversions: u64,
+    pub days: i64,
+    pub offers: usize,
+    pub partners: usize,
+    /// The newest click's time; the rest spread evenly over the `days` before it.
+    pub end: i64,
+}
+
+/// What was created.
+#[derive(Debug, Clone)]
+pub struct Seeded {
+    pub brand_id: i64,
+    pub offer_ids: Vec<i64>,
+    pub partner_ids: Vec<i64>,
+    pub clicks: u64,
+    pub conversions: u64,
+}
+
+/// Rows per transaction: big enough that commits cost nothing, small enough to show progress.
+const CHUNK: u64 = 200_000;
+
+const USER_AGENTS: [&str; 6] = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+];
+
+/// splitmix64: plenty for synthetic data, and no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+struct Offer {
+    id: i64,
+    currency: Arc<str>,
+    revshare: bool,
+    payout: Money,
+}
+
+fn create_catalog(conn: &Connection, plan: &Plan, brand_id: i64) -> StoreResult<Vec<Offer>> {
+    const CURRENCIES: [&str; 4] = ["USD", "USD", "EUR", "GBP"];
+    let mut out = Vec::new();
+    for k in 0..plan.offers.max(1) {
+        let revshare = k % 2 == 1;
+        let f = OfferFields {
+            name: format!("Seed offer {}", k + 1),
+            destination_url: "https://shop.example/landing?click={click_id}".into(),
+            payout_type: if revshare { "revshare" } else { "cpa" }.into(),
+            payout: Money(if revshare {
+                1_000
+            } else {
+                500 + 100 * k as i64
+            }),
+            currency: CURRENCIES[k % CURRENCIES.len()].into(),
+            status: "active".into(),
+        };
+        let o = offers::create(conn, brand_id, &f)?;
+        out.push(Offer {
+            id: o.id,
+            currency: Arc::from(o.currency.as_str()),
+            revshare,
+            payout: o.payout,
+        });
+    }
+    Ok(out)
+}
+
+fn create_partners(conn: &Connection, plan: &Plan, brand_id: i64) -> StoreResult<Vec<i64>> {
+    // Emails are unique per brand: a second seed of the same brand gets new partners.
+    let run = crate::domain::ids::random_token(4);
+    (0..plan.partners.max(1))
+        .map(|k| {
+            let f = PartnerFields {
+                name: format!("Seed partner {}", k + 1),
+                email: format!("partner{}.{run}@seed.example", k + 1),
+                status: "active".into(),
+            };
+            partners::create(conn, brand_id, &f).map(|p| p.id)
+        })
+        .collect()
+}
+
+/// Seed `data_dir` (created and migrated if needed); `progress` hears (clicks, conversions)
+/// written so far after every transaction.
+pub fn run(
+    data_dir: &Path,
+    plan: &Plan,
+    mut progress: impl FnMut(u64, u64),
+) -> anyhow::Result<Seeded> {
+    drop(crate::db::open(data_dir)?);
+    let mut conn = crate::db::connect(data_dir)?;
+    // A seed is rebuilt, not recovered: trade durability for speed while it runs.
+    conn.execute_batch(
+        "PRAGMA synchronous = OFF; PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;",
+    )?;
+    let (brand, _) = brands::find_or_create(&conn, &plan.brand)?;
+    let offers = create_catalog(&conn, plan, brand.id)?;
+    let partner_ids = create_partners(&conn, plan, brand.id)?;
+
+    let mut seed = [0u8; 8];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let mut rng = Rng(u64::from_le_bytes(seed));
+    let txn_run = crate::domain::ids::random_token(6);
+    let unique = UniqueWindow::new(4_000_000);
+    let span_ms = (plan.days.max(1) * 86_400 * 1000) as u128;
+    let start_ms = (plan.end * 1000) as u128 - span_ms;
+    let n = plan.clicks;
+    // Every `every`-th click converts, so conversions spread like the clicks do.
+    let every = n.checked_div(plan.conversions).unwrap_or(u64::MAX).max(1);
+    let mut prev = ulid::Ulid::nil();
+    let (mut done, mut converted) = (0u64, 0u64);
+    let mut rollups = Pending::default();
+    let mut ip = String::with_capacity(16);
+    // every <= clicks / conversions, so the clicks always yield all the conversions asked for.
+    while done < n {
+        let tx = conn.transaction()?;
+        {
+            let mut ins_click = tx.prepare_cached(
+                "INSERT INTO clicks (id, brand_id, offer_id, partner_id, created_at, sub1, sub2,
+                 sub3, sub4, sub5, ip, user_agent, referer, is_unique)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL, NULL, NULL, ?7, ?8, NULL, ?9)",
+            )?;
+            let mut ins_conv = tx.prepare_cached(
+                "INSERT INTO conversions (brand_id, click_id, offer_id, partner_id, event,
+                 amount_minor, payout_minor, currency, status, transaction_id, sub1, sub2, sub3,
+                 sub4, sub5, occurred_at, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 'purchase', ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL, NULL,
+                 NULL, ?11, ?11, ?11)",
+            )?;
+            let stop = (done + CHUNK).min(n);
+            while done < stop {
+                let ms = start_ms + span_ms * u128::from(done) / u128::from(n);
+                let mut id = ulid::Ulid::from_parts(ms as u64, u128::from(rng.next()) << 16);
+                if id <= prev {
+                    id = prev.increment().unwrap_or(id);
+                }
+                prev = id;
+                let ts = (ms / 1000) as i64;
+                let offer = &offers[rng.below(offers.len() as u64) as usize];
+                let partner = partner_ids[rng.below(partner_ids.len() as u64) as usize];
+                let visitor = rng.below(300_000);
+                ip.clear();
+                use std::fmt::Write;
+                let _ = write!(
+                    ip,
+                    "10.{}.{}.{}",
+                    visitor >> 16,
+                    (visitor >> 8) & 255,
+                    visitor & 255
+                );
+                let ua = USER_AGENTS[(visitor % USER_AGENTS.len() as u64) as usize];
+                let is_unique = unique.visit(offer.id, partner, &ip, ua, ts);
+                let sub1 = format!("s{}", visitor % 10);
+                let id_text = id.to_string();
+                ins_click.execute(params![
+                    id_text, brand.id, offer.id, partner, ts, sub1, ip, ua, is_unique
+                ])?;
+                rollups.click(&ClickRow {
+                    id: String::new(),
+                    brand_id: brand.id,
+                    offer_id: offer.id,
+                    partner_id: partner,
+                    currency: offer.currency.clone(),
+                    created_at: ts,
+                    subs: Default::default(),
+                    ip: String::new(),
+                    user_agent: String::new(),
+                    referer: None,
+                    is_unique,
+                });
+                done += 1;
+                if done % every == 0 && converted < plan.conversions {
+                    converted += 1;
+                    let amount = Money(1_000 + rng.below(19_000) as i64);
+                    let payout = if offer.revshare {
+                        amount.percent(offer.payout)
+                    } else {
+                        offer.payout
+                    };
+                    let status = match rng.below(20) {
+                        0 => "rejected",
+                        1..=3 => "pending",
+                        _ => "approved",
+                    };
+                    let occurred_at = (ts + rng.below(3_600) as i64).min(plan.end);
+                    ins_conv.execute(params![
+                        brand.id,
+                        id_text,
+                        offer.id,
+                        partner,
+                        amount.0,
+                        payout.0,
+                        &*offer.currency,
+                        status,
+                        format!("seed-{txn_run}-{converted}"),
+                        sub1,
+                        occurred_at
+                    ])?;
+                    rollups.conversion(
+                        &Conversion {
+                            id: 0,
+                            brand_id: brand.id,
+                            click_id: None,
+                            offer_id: offer.id,
+                            partner_id: partner,
+                            event: String::new(),
+                            amount: Some(amount),
+                            payout,
+                            currency: offer.currency.to_string(),
+                            status: status.into(),
+                            transaction_id: None,
+                            subs: Default::default(),
+                            occurred_at,
+                            created_at: occurred_at,
+                        },
+                        1,
+                    );
+                }
+            }
+        }
+        rollups.flush(&tx)?;
+        tx.commit()?;
+        progress(done, converted);
+    }
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    Ok(Seeded {
+        brand_id: brand.id,
+        offer_ids: offers.iter().map(|o| o.id).collect(),
+        partner_ids,
+        clicks: done,
+        conversions: converted,
+    })
+}
+
+/// `trcker seed`: run with a progress line on stderr and a summary on stdout.
+pub fn cli(args: crate::cli::SeedArgs) -> anyhow::Result<()> {
+    if args.conversions > args.clicks {
+        anyhow::bail!("--conversions must not exceed --clicks");
+    }
+    let dir = args.data_dir.resolve();
+    let plan = Plan {
+        brand: args.brand,
+        clicks: args.clicks,
+        conversions: args.conversions,
+        days: args.days,
+        offers: args.offers.clamp(1, 1000),
+        partners: args.partners.clamp(1, 10_000),
+        end: crate::domain::time::now(),
+    };
+    let started = std::time::Instant::now();
+    let seeded = run(&dir, &plan, |clicks, conversions| {
+        let secs = started.elapsed().as_secs_f64().max(1e-3);
+        eprint!(
+            "\rseeding {}: {clicks}/{} clicks, {conversions} conversions, {:.0} clicks/s   ",
+            dir.display(),
+            plan.clicks,
+            clicks as f64 / secs
+        );
+    })?;
+    eprintln!();
+    println!(
+        "seeded brand {:?} (id {}): {} clicks, {} conversions, offers {:?}, partners {}..{} in {:.1}s",
+        plan.brand,
+        seeded.brand_id,
+        seeded.clicks,
+        seeded.conversions,
+        seeded.offer_ids,
+        seeded.partner_ids.first().copied().unwrap_or(0),
+        seeded.partner_ids.last().copied().unwrap_or(0),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

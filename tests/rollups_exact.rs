@@ -1,0 +1,592 @@
+//! Reports read rollups; these tests hold them to aggregation over the raw tables, computed
+//! here independently, for random clicks and conversions (status changes and repeated
+//! `transaction_id`s included) in zones with +05:30, +05:45 and DST offsets.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, NaiveDate, Offset, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+use poem::Endpoint;
+use poem::test::TestClient;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use trcker::store::clicks::ClickRow;
+use trcker::tracking::writer::{WriteOp, WriteReply};
+use trcker::{AppState, Config};
+
+/// 2026-02-26T00:00:00Z and 2026-10-24T00:00:00Z: events fall in the 16 days after either,
+/// which hold New York's DST start (2026-03-08) and end (2026-11-01).
+const T0: i64 = 1_772_064_000;
+const T1: i64 = 1_792_800_000;
+const SPAN: i64 = 16 * 86_400;
+
+fn when() -> impl Strategy<Value = i64> {
+    (any::<bool>(), 0..SPAN).prop_map(|(autumn, at)| if autumn { T1 + at } else { T0 + at })
+}
+
+const ZONES: [&str; 4] = ["UTC", "Asia/Kolkata", "Asia/Kathmandu", "America/New_York"];
+const GROUPS: [&str; 10] = [
+    "day",
+    "hour",
+    "week",
+    "month",
+    "offer",
+    "partner",
+    "day,offer",
+    "hour,partner",
+    "offer,partner,month",
+    "day,sub1",
+];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Click {
+        offer: usize,
+        partner: usize,
+        at: i64,
+        visitor: u8,
+        sub1: Option<u8>,
+    },
+    Conversion {
+        /// Some: credit the n-th click made so far (mod); None: offer and partner directly.
+        click: Option<usize>,
+        offer: usize,
+        partner: usize,
+        at: i64,
+        amount_cents: u32,
+        status: usize,
+        txn: Option<u8>,
+    },
+    Status {
+        conversion: usize,
+        status: usize,
+    },
+}
+
+const STATUSES: [&str; 3] = ["approved", "pending", "rejected"];
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..3usize, 0..3usize, when(), 0..4u8, proptest::option::of(0..3u8)).prop_map(
+            |(offer, partner, at, visitor, sub1)| Op::Click { offer, partner, at, visitor, sub1 }
+        ),
+        3 => (proptest::option::of(0..1000usize), 0..3usize, 0..3usize, when(), 0..50_000u32,
+              0..3usize, proptest::option::of(0..6u8)).prop_map(
+            |(click, offer, partner, at, amount_cents, status, txn)| Op::Conversion {
+                click, offer, partner, at, amount_cents, status, txn
+            }
+        ),
+        2 => (0..1000usize, 0..3usize).prop_map(|(conversion, status)| Op::Status { conversion, status }),
+    ]
+}
+
+struct App<E> {
+    cli: TestClient<E>,
+    state: AppState,
+    auth: String,
+    offers: Vec<i64>,
+    partners: Vec<i64>,
+    brand_id: i64,
+}
+
+async fn setup(dir: &std::path::Path) -> App<impl Endpoint> {
+    let key = trcker::admin_cli::create_key(dir, "prop", "test")
+        .unwrap()
+        .key;
+    let mut config = Config::for_data_dir(dir.to_path_buf());
+    config.rate_limit = 1_000_000;
+    let state = AppState::open(config).unwrap();
+    let cli = TestClient::new(trcker::build_app(state.clone()));
+    let auth = format!("Bearer {key}");
+    let mut offers = Vec::new();
+    // Two currencies, and a revshare offer whose payout depends on the amount.
+    for (i, (ty, payout, cur)) in [
+        ("cpa", 2.5, "USD"),
+        ("revshare", 12.5, "EUR"),
+        ("cpa", 1.0, "USD"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = cli
+            .post("/api/v1/offers")
+            .header("Authorization", &auth)
+            .body_json(
+                &json!({"name": format!("o{i}"), "destination_url": "https://example.com/",
+                               "payout_type": ty, "payout": payout, "currency": cur}),
+            )
+            .send()
+            .await;
+        r.assert_status(poem::http::StatusCode::CREATED);
+        offers.push(r.json().await.value().object().get("id").i64());
+    }
+    let mut partners = Vec::new();
+    for i in 0..3 {
+        let r = cli
+            .post("/api/v1/partners")
+            .header("Authorization", &auth)
+            .body_json(&json!({"name": format!("p{i}"), "email": format!("p{i}@example.com")}))
+            .send()
+            .await;
+        r.assert_status(poem::http::StatusCode::CREATED);
+        partners.push(r.json().await.value().object().get("id").i64());
+    }
+    let brand_id = {
+        let c = state.pool.get().unwrap();
+        c.query_row("SELECT id FROM brands WHERE name = 'prop'", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    App {
+        cli,
+        state,
+        auth,
+        offers,
+        partners,
+        brand_id,
+    }
+}
+
+fn rfc3339(ts: i64) -> String {
+    DateTime::<Utc>::from_timestamp(ts, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+async fn apply<E: Endpoint>(app: &App<E>, ops: &[Op]) {
+    let mut clicks: Vec<String> = Vec::new();
+    let mut conversions: Vec<i64> = Vec::new();
+    for (n, op) in ops.iter().enumerate() {
+        match op {
+            Op::Click {
+                offer,
+                partner,
+                at,
+                visitor,
+                sub1,
+            } => {
+                // Through the writer, as the redirect handler does, but at a chosen time.
+                let id = ulid::Ulid::new().to_string();
+                let row = ClickRow {
+                    id: id.clone(),
+                    brand_id: app.brand_id,
+                    offer_id: app.offers[*offer],
+                    partner_id: app.partners[*partner],
+                    currency: if *offer == 1 { "EUR" } else { "USD" }.into(),
+                    created_at: *at,
+                    subs: [sub1.map(|s| format!("s{s}")), None, None, None, None],
+                    ip: format!("10.0.0.{visitor}"),
+                    user_agent: "prop".into(),
+                    referer: None,
+                    is_unique: n % 3 != 0,
+                };
+                let r = app.state.writer.submit(WriteOp::Click(row)).await;
+                assert!(matches!(r, Ok(WriteReply::Click(Ok(())))));
+                clicks.push(id);
+            }
+            Op::Conversion {
+                click,
+                offer,
+                partner,
+                at,
+                amount_cents,
+                status,
+                txn,
+            } => {
+                let mut body = json!({
+                    "amount": f64::from(*amount_cents) / 100.0,
+                    "status": STATUSES[*status],
+                    "occurred_at": rfc3339(*at),
+                });
+                match click {
+                    Some(i) if !clicks.is_empty() => {
+                        body["click_id"] = json!(clicks[i % clicks.len()]);
+                    }
+                    _ => {
+                        body["offer_id"] = json!(app.offers[*offer]);
+                        body["partner_id"] = json!(app.partners[*partner]);
+                    }
+                }
+                if let Some(t) = txn {
+                    body["transaction_id"] = json!(format!("order-{t}"));
+                }
+                let r = app
+                    .cli
+                    .post("/api/v1/conversions")
+                    .header("Authorization", &app.auth)
+                    .body_json(&body)
+                    .send()
+                    .await;
+                let status = r.0.status().as_u16();
+                assert!(
+                    status == 201 || status == 200,
+                    "conversion answered {status}"
+                );
+                let id = r.json().await.value().object().get("id").i64();
+                if status == 201 {
+                    conversions.push(id);
+                } else {
+                    assert!(conversions.contains(&id), "a repeat answers the first one");
+                }
+            }
+            Op::Status { conversion, status } => {
+                if conversions.is_empty() {
+                    continue;
+                }
+                let id = conversions[conversion % conversions.len()];
+                app.cli
+                    .patch(format!("/api/v1/conversions/{id}"))
+                    .header("Authorization", &app.auth)
+                    .body_json(&json!({"status": STATUSES[*status]}))
+                    .send()
+                    .await
+                    .assert_status_is_ok();
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct M {
+    clicks: i64,
+    unique: i64,
+    conversions: i64,
+    pending: i64,
+    revenue: i64,
+    payout: i64,
+}
+
+/// (time label, offer, partner, sub1, currency)
+type GroupKey = (
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    String,
+);
+
+fn label(grain: &str, ts: i64, tz: Tz) -> String {
+    let t = tz.timestamp_opt(ts, 0).unwrap();
+    match grain {
+        "hour" => {
+            // The hour's start as an instant, so the repeated 01:00 of a DST end stays apart.
+            let start = tz
+                .timestamp_opt(ts - i64::from(t.minute() * 60 + t.second()), 0)
+                .unwrap();
+            format!("{}{}", start.format("%Y-%m-%dT%H:%M:%S"), t.offset().fix())
+        }
+        "day" => t.format("%Y-%m-%d").to_string(),
+        "week" => (t.date_naive()
+            - chrono::Duration::days(i64::from(t.weekday().num_days_from_monday())))
+        .format("%Y-%m-%d")
+        .to_string(),
+        "month" => t.format("%Y-%m").to_string(),
+        _ => unreachable!(),
+    }
+}
+
+/// The report recomputed from the raw tables: (groups with their metrics, totals).
+fn expected(
+    conn: &rusqlite::Connection,
+    group_by: &str,
+    tz: Tz,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> (BTreeMap<GroupKey, M>, BTreeMap<String, M>) {
+    let local_day = |ts: i64| tz.timestamp_opt(ts, 0).unwrap().date_naive();
+    let parts: Vec<&str> = group_by.split(',').collect();
+    let grain = parts
+        .iter()
+        .find(|p| ["hour", "day", "week", "month"].contains(p))
+        .copied();
+    let key = |ts: i64, offer: i64, partner: i64, sub1: Option<String>, cur: String| -> GroupKey {
+        (
+            grain.map(|g| label(g, ts, tz)),
+            parts.contains(&"offer").then_some(offer),
+            parts.contains(&"partner").then_some(partner),
+            if parts.contains(&"sub1") { sub1 } else { None },
+            cur,
+        )
+    };
+    let mut groups: BTreeMap<GroupKey, M> = BTreeMap::new();
+    let mut totals: BTreeMap<String, M> = BTreeMap::new();
+    let mut add = |k: GroupKey, m: M| {
+        for g in [
+            groups.entry(k.clone()).or_default(),
+            totals.entry(k.4).or_default(),
+        ] {
+            g.clicks += m.clicks;
+            g.unique += m.unique;
+            g.conversions += m.conversions;
+            g.pending += m.pending;
+            g.revenue += m.revenue;
+            g.payout += m.payout;
+        }
+    };
+    let mut s = conn
+        .prepare(
+            "SELECT c.created_at, c.offer_id, c.partner_id, c.sub1, o.currency, c.is_unique
+             FROM clicks c JOIN offers o ON o.id = c.offer_id",
+        )
+        .unwrap();
+    let mut rows = s.query([]).unwrap();
+    while let Some(r) = rows.next().unwrap() {
+        let ts: i64 = r.get(0).unwrap();
+        if local_day(ts) < from || local_day(ts) > to {
+            continue;
+        }
+        let m = M {
+            clicks: 1,
+            unique: r.get(5).unwrap(),
+            ..M::default()
+        };
+        add(
+            key(
+                ts,
+                r.get(1).unwrap(),
+                r.get(2).unwrap(),
+                r.get(3).unwrap(),
+                r.get(4).unwrap(),
+            ),
+            m,
+        );
+    }
+    let mut s = conn
+        .prepare(
+            "SELECT occurred_at, offer_id, partner_id, sub1, currency, status, amount_minor,
+             payout_minor FROM conversions",
+        )
+        .unwrap();
+    let mut rows = s.query([]).unwrap();
+    while let Some(r) = rows.next().unwrap() {
+        let ts: i64 = r.get(0).unwrap();
+        if local_day(ts) < from || local_day(ts) > to {
+            continue;
+        }
+        let status: String = r.get(5).unwrap();
+        let approved = status == "approved";
+        let m = M {
+            conversions: i64::from(approved),
+            pending: i64::from(status == "pending"),
+            revenue: if approved {
+                r.get::<_, Option<i64>>(6).unwrap().unwrap_or(0)
+            } else {
+                0
+            },
+            payout: if approved { r.get(7).unwrap() } else { 0 },
+            ..M::default()
+        };
+        add(
+            key(
+                ts,
+                r.get(1).unwrap(),
+                r.get(2).unwrap(),
+                r.get(3).unwrap(),
+                r.get(4).unwrap(),
+            ),
+            m,
+        );
+    }
+    (groups, totals)
+}
+
+fn metrics(v: &Value) -> M {
+    let cents = |f: &str| (v[f].as_f64().unwrap() * 100.0).round() as i64;
+    M {
+        clicks: v["clicks"].as_i64().unwrap(),
+        unique: v["unique_clicks"].as_i64().unwrap(),
+        conversions: v["conversions"].as_i64().unwrap(),
+        pending: v["pending_conversions"].as_i64().unwrap(),
+        revenue: cents("revenue"),
+        payout: cents("payout"),
+    }
+}
+
+/// Fetch the report and compare it with the raw aggregation.
+async fn check<E: Endpoint>(app: &App<E>, group_by: &str, zone: &str, from: &str, to: &str) {
+    let tz: Tz = zone.parse().unwrap();
+    let resp = app
+        .cli
+        .get("/api/v1/reports")
+        .header("Authorization", &app.auth)
+        .query("group_by", &group_by)
+        .query("timezone", &zone)
+        .query("from", &from)
+        .query("to", &to)
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let body: Value = resp.json().await.value().deserialize();
+    let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let conn = app.state.pool.get().unwrap();
+    let (want, want_totals) = expected(&conn, group_by, tz, day(from), day(to));
+
+    let mut got: BTreeMap<GroupKey, M> = BTreeMap::new();
+    for row in body["data"].as_array().unwrap() {
+        let time = ["hour", "day", "week", "month"]
+            .iter()
+            .find_map(|g| row[*g].as_str().map(String::from));
+        let k = (
+            time,
+            row["offer_id"].as_i64(),
+            row["partner_id"].as_i64(),
+            row["sub1"].as_str().map(String::from),
+            row["currency"].as_str().unwrap().to_string(),
+        );
+        let m = metrics(row);
+        assert!(
+            got.insert(k.clone(), m).is_none(),
+            "{group_by} {zone}: row {k:?} twice"
+        );
+    }
+    let ctx = format!("group_by={group_by} timezone={zone} {from}..{to}");
+    // Every group with data is reported with exactly the raw metrics ...
+    for (k, m) in &want {
+        assert_eq!(got.get(k), Some(m), "{ctx}: group {k:?}");
+    }
+    // ... and every other row is an empty time bucket.
+    for (k, m) in &got {
+        if !want.contains_key(k) {
+            assert_eq!(*m, M::default(), "{ctx}: unexpected row {k:?}");
+            assert!(
+                k.0.is_some() && k.1.is_none() && k.2.is_none(),
+                "{ctx}: {k:?}"
+            );
+        }
+    }
+    let mut totals: BTreeMap<String, M> = BTreeMap::new();
+    for t in body["totals"].as_array().unwrap() {
+        totals.insert(t["currency"].as_str().unwrap().to_string(), metrics(t));
+    }
+    if want_totals.is_empty() {
+        assert_eq!(totals.len(), 1, "{ctx}: one zero total");
+        assert_eq!(totals.get("USD"), Some(&M::default()), "{ctx}");
+    } else {
+        assert_eq!(totals, want_totals, "{ctx}: totals");
+    }
+}
+
+async fn check_all<E: Endpoint>(app: &App<E>, ranges: &[(String, String)]) {
+    for zone in ZONES {
+        for g in GROUPS {
+            for (from, to) in ranges {
+                check(app, g, zone, from, to).await;
+            }
+        }
+    }
+}
+
+fn date(base: i64, offset_days: i64) -> String {
+    rfc3339(base + offset_days * 86_400)[..10].to_string()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 8,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn reports_equal_raw_aggregation(
+        ops in proptest::collection::vec(op(), 1..60),
+        a in 0..16i64,
+        len in 0..4i64,
+        autumn in any::<bool>(),
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let app = setup(dir.path()).await;
+            apply(&app, &ops).await;
+            let (base, dst_day) = if autumn { (T1, "2026-11-01") } else { (T0, "2026-03-08") };
+            let ranges = [
+                (date(T0, -1), date(T0, 16)),
+                (date(T1, -1), date(T1, 16)),
+                (date(base, a), date(base, a + len)),
+                (dst_day.to_string(), dst_day.to_string()),
+            ];
+            check_all(&app, &ranges).await;
+            let writer = app.state.writer.clone();
+            drop(app);
+            tokio::task::spawn_blocking(move || writer.shutdown()).await.unwrap();
+        });
+    }
+}
+
+/// Rows written before the rollups existed are counted by the migration that adds them.
+#[tokio::test]
+async fn migration_backfills_rollups_from_raw_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("trcker.db")).unwrap();
+        conn.execute_batch(include_str!("../src/db/migrations/0001_init.sql"))
+            .unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO brands (name, created_at) VALUES ('prop', 0);
+             INSERT INTO offers (brand_id, name, destination_url, payout_type, payout_minor,
+               currency, status, created_at, updated_at)
+             VALUES (1, 'a', 'https://example.com/', 'cpa', 250, 'USD', 'active', 0, 0),
+                    (1, 'b', 'https://example.com/', 'cpa', 100, 'EUR', 'active', 0, 0);
+             INSERT INTO partners (brand_id, name, email, status, created_at, updated_at)
+             VALUES (1, 'p', 'p@example.com', 'active', 0, 0);",
+        )
+        .unwrap();
+        for i in 0..200i64 {
+            let at = T0 + i * 4_321;
+            conn.execute(
+                "INSERT INTO clicks (id, brand_id, offer_id, partner_id, created_at, sub1, ip,
+                 user_agent, is_unique) VALUES (?1, 1, ?2, 1, ?3, NULL, '10.0.0.1', 'ua', ?4)",
+                rusqlite::params![format!("c{i:05}"), 1 + i % 2, at, i % 3 == 0],
+            )
+            .unwrap();
+            if i % 4 == 0 {
+                conn.execute(
+                    "INSERT INTO conversions (brand_id, click_id, offer_id, partner_id, event,
+                     amount_minor, payout_minor, currency, status, occurred_at, created_at,
+                     updated_at) VALUES (1, NULL, ?1, 1, 'conversion', ?2, 250, ?3, ?4, ?5, ?5, ?5)",
+                    rusqlite::params![
+                        1 + i % 2,
+                        1000 + i,
+                        if i % 2 == 0 { "USD" } else { "EUR" },
+                        STATUSES[(i / 4 % 3) as usize],
+                        at + 1_000
+                    ],
+                )
+                .unwrap();
+            }
+        }
+    }
+    let key = trcker::admin_cli::create_key(dir.path(), "prop", "test")
+        .unwrap()
+        .key;
+    let state = AppState::open(Config::for_data_dir(dir.path().to_path_buf())).unwrap();
+    let app = App {
+        cli: TestClient::new(trcker::build_app(state.clone())),
+        state,
+        auth: format!("Bearer {key}"),
+        offers: vec![1, 2],
+        partners: vec![1],
+        brand_id: 1,
+    };
+    let n: i64 = app
+        .state
+        .pool
+        .get()
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM rollups", [], |r| r.get(0))
+        .unwrap();
+    assert!(n > 0, "the migration filled the rollups");
+    check_all(
+        &app,
+        &[(date(T0, -1), date(T0, 12)), (date(T0, 3), date(T0, 4))],
+    )
+    .await;
+    let writer = app.state.writer.clone();
+    tokio::task::spawn_blocking(move || writer.shutdown())
+        .await
+        .unwrap();
+}
