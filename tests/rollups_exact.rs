@@ -590,3 +590,59 @@ async fn migration_backfills_rollups_from_raw_rows() {
         .await
         .unwrap();
 }
+
+/// `trcker seed` writes raw rows and rollups that agree, spread over the days asked for.
+#[tokio::test]
+async fn seeded_store_reports_equal_raw_aggregation() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc::now().timestamp();
+    let plan = trcker::store::seed::Plan {
+        brand: "seeded".into(),
+        clicks: 3_000,
+        conversions: 200,
+        days: 30,
+        offers: 3,
+        partners: 4,
+        end: now,
+    };
+    let mut progress = 0;
+    let seeded = trcker::store::seed::run(dir.path(), &plan, |c, _| progress = c).unwrap();
+    assert_eq!((seeded.clicks, seeded.conversions), (3_000, 200));
+    assert_eq!(progress, 3_000);
+    let key = trcker::admin_cli::create_key(dir.path(), "seeded", "test")
+        .unwrap()
+        .key;
+    let mut config = Config::for_data_dir(dir.path().to_path_buf());
+    config.rate_limit = 1_000_000;
+    let state = AppState::open(config).unwrap();
+    let app = App {
+        cli: TestClient::new(trcker::build_app(state.clone())),
+        state,
+        auth: format!("Bearer {key}"),
+        offers: seeded.offer_ids.clone(),
+        partners: seeded.partner_ids.clone(),
+        brand_id: seeded.brand_id,
+    };
+    let (clicks, conversions): (i64, i64) = app
+        .state
+        .pool
+        .get()
+        .unwrap()
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM clicks), (SELECT COUNT(*) FROM conversions)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((clicks, conversions), (3_000, 200));
+    let range = (date(now, -31), date(now, 1));
+    for zone in ZONES {
+        for g in ["day", "offer", "day,partner", "sub1"] {
+            check(&app, g, zone, &range.0, &range.1).await;
+        }
+    }
+    let writer = app.state.writer.clone();
+    tokio::task::spawn_blocking(move || writer.shutdown())
+        .await
+        .unwrap();
+}
