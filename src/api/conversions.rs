@@ -339,6 +339,8 @@ impl ConversionsApi {
     }
 
     /// Get a conversion
+    ///
+    /// 404 when the id is unknown or belongs to another brand.
     #[oai(
         path = "/conversions/:id",
         method = "get",
