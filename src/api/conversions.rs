@@ -322,10 +322,10 @@ impl ConversionsApi {
             from: parse_time("from", from.0, DateEdge::Start)?,
             to: parse_time("to", to.0, DateEdge::End)?,
         };
-        if let (Some(f), Some(t)) = (filter.from, filter.to) {
-            if t < f {
-                return Err(ApiError::validation("to must not be before from"));
-            }
+        if let (Some(f), Some(t)) = (filter.from, filter.to)
+            && t < f
+        {
+            return Err(ApiError::validation("to must not be before from"));
         }
         let page = state
             .db(move |c| store::list(c, brand, &filter, before, limit))

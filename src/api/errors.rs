@@ -165,7 +165,7 @@ pub async fn map_error(err: poem::Error) -> Response {
     {
         ApiError::invalid_json(format!("the body is not valid JSON: {err}"))
     } else if let Some(e) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
-        param_error(&e.name, &e.reason)
+        param_error(e.name, &e.reason)
     } else if err.is::<poem_openapi::error::ParsePathError>() {
         ApiError::not_found("no such resource")
     } else {
