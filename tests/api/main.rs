@@ -10,4 +10,5 @@ mod openapi;
 mod pagination;
 mod rate_limit;
 mod reports;
+mod storage;
 mod tenancy;
