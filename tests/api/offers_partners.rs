@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::common::{app, offer_body};
+use crate::common::{app, app_with, offer_body};
 
 #[tokio::test]
 async fn offers_create_get_patch_list() {
@@ -368,4 +368,32 @@ async fn unique_clicks_by_ip_agent_offer_partner() {
     assert_eq!(other_agent.0.status().as_u16(), 302);
     assert_eq!(app.count("SELECT COUNT(*) FROM clicks"), 4);
     assert_eq!(app.count("SELECT SUM(is_unique) FROM clicks"), 2);
+}
+
+#[tokio::test]
+async fn tracking_url_uses_the_public_url_when_configured() {
+    let app = app_with(|c| c.public_url = Some("https://track.example.com".into()));
+    let key = app.key("Acme");
+    let r = app.post(&key, "/api/v1/offers", offer_body("o")).await;
+    let id = r.json["id"].as_i64().unwrap();
+    assert_eq!(
+        r.json["tracking_url"],
+        format!("https://track.example.com/c/{id}/{{partner_id}}")
+    );
+    let plain = crate::common::app();
+    let key = plain.key("Acme");
+    let r = plain
+        .raw(
+            plain
+                .cli
+                .post("/api/v1/offers")
+                .header("Authorization", format!("Bearer {key}"))
+                .header("Host", "links.shop.example")
+                .body_json(&offer_body("o")),
+        )
+        .await;
+    assert_eq!(
+        r.json["tracking_url"],
+        "http://links.shop.example/c/1/{partner_id}"
+    );
 }

@@ -19,9 +19,15 @@ pub fn app() -> TestApp {
 }
 
 pub fn app_with_limit(rate_limit: u32) -> TestApp {
+    app_with(|c| c.rate_limit = rate_limit)
+}
+
+/// The app with a configuration adjusted by `tweak`.
+pub fn app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::for_data_dir(dir.path().to_path_buf());
-    config.rate_limit = rate_limit;
+    config.rate_limit = 10_000;
+    tweak(&mut config);
     let state = AppState::open(config).expect("app state");
     let ep = trcker::build_app(state.clone()).map_to_response().boxed();
     TestApp {
