@@ -59,9 +59,9 @@ fn migrations_are_idempotent_and_refuse_a_newer_database() {
         .pragma_update(None, "user_version", 999)
         .unwrap();
     drop(pool);
-    let err = trcker::db::open(dir.path())
-        .err()
-        .expect("a newer schema is refused")
-        .to_string();
+    let Err(err) = trcker::db::open(dir.path()) else {
+        panic!("a newer schema is refused")
+    };
+    let err = err.to_string();
     assert!(err.contains("newer"), "{err}");
 }
