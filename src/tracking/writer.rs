@@ -43,9 +43,10 @@ struct Job {
     reply: oneshot::Sender<WriteReply>,
 }
 
+// Jobs travel by value: boxing would add an allocation per click for no gain.
+#[allow(clippy::large_enum_variant)]
 enum Msg {
-    // Boxed: a job is hundreds of bytes, and the queue holds 16k slots of `Msg`.
-    Job(Box<Job>),
+    Job(Job),
     Stop,
 }
 
@@ -75,7 +76,7 @@ impl Writer {
     pub async fn submit(&self, op: WriteOp) -> Result<WriteReply, WriterGone> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Msg::Job(Box::new(Job { op, reply })))
+            .send(Msg::Job(Job { op, reply }))
             .await
             .map_err(|_| WriterGone)?;
         rx.await.map_err(|_| WriterGone)
@@ -96,12 +97,12 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Msg>) {
     let mut stopping = false;
     while !stopping {
         match rx.blocking_recv() {
-            Some(Msg::Job(j)) => batch.push(*j),
+            Some(Msg::Job(j)) => batch.push(j),
             Some(Msg::Stop) | None => stopping = true,
         }
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(Msg::Job(j)) => batch.push(*j),
+                Ok(Msg::Job(j)) => batch.push(j),
                 Ok(Msg::Stop) => stopping = true,
                 Err(_) => break,
             }
@@ -113,7 +114,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Msg>) {
     // Anything that raced in after Stop is still answered.
     rx.close();
     while let Ok(Msg::Job(j)) = rx.try_recv() {
-        batch.push(*j);
+        batch.push(j);
     }
     if !batch.is_empty() {
         commit_batch(&mut conn, &mut batch);
