@@ -3,7 +3,8 @@
 //! machine as the ceiling. Prints a table (markdown, ready for README).
 //!
 //! Knobs (environment): BENCH_CLICKS (default 10000000), BENCH_CONVERSIONS (500000),
-//! BENCH_SECS (10), BENCH_CONNS (64). It installs wrk and nginx with apt-get when it can.
+//! BENCH_SECS (10), BENCH_CONNS (64); BENCH_DATA_DIR keeps the seeded store there and reuses
+//! it on the next run (else a throwaway dir). It installs wrk and nginx with apt-get when it can.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -76,6 +77,11 @@ fn machine() -> String {
         })
         .map_or(0, |kb| kb / 1024 / 1024);
     format!("{cores} cores ({cpu}), {mem_gib} GiB RAM")
+}
+
+/// Restart VmHWM from the current RSS, so the next peak is the next phase's own.
+fn reset_peak(pid: u32) {
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
 }
 
 /// VmRSS and VmHWM of a process, in MiB.
@@ -264,21 +270,28 @@ fn main() {
     ensure_tools();
     let load_before = load_average();
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
+    let data = std::env::var_os("BENCH_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("data"));
 
-    eprintln!("bench: seeding {clicks} clicks and {conversions} conversions");
     let t = Instant::now();
-    let ok = trcker()
-        .args(["seed", "--clicks", &clicks.to_string()])
-        .args(["--conversions", &conversions.to_string()])
-        .arg("--data-dir")
-        .arg(&data)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "trcker seed failed");
-    let seed_secs = t.elapsed().as_secs_f64();
+    let seed_note = if data.join("trcker.db").exists() {
+        eprintln!("bench: reusing the store in {}", data.display());
+        "reused".to_string()
+    } else {
+        eprintln!("bench: seeding {clicks} clicks and {conversions} conversions");
+        let ok = trcker()
+            .args(["seed", "--clicks", &clicks.to_string()])
+            .args(["--conversions", &conversions.to_string()])
+            .arg("--data-dir")
+            .arg(&data)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "trcker seed failed");
+        format!("seeded in {:.1} s", t.elapsed().as_secs_f64())
+    };
     let out = trcker()
         .args(["keys", "create", "--brand", "seed", "--data-dir"])
         .arg(&data)
@@ -327,37 +340,8 @@ fn main() {
         serde_json::json!({"name": "Bench", "email": "bench@example.com"}),
     );
 
-    // Reports over the seeded month, before any load.
-    let today = chrono::Utc::now().date_naive();
-    let from = today - chrono::Duration::days(29);
-    let mut report_rows = Vec::new();
-    for group in ["offer", "partner", "day,offer", "day,partner"] {
-        let url = format!(
-            "{}/api/v1/reports?from={from}&to={today}&group_by={group}",
-            server.base
-        );
-        let mut times = Vec::new();
-        for i in 0..22 {
-            let t = Instant::now();
-            let r = rt.block_on(async {
-                let r = http
-                    .get(&url)
-                    .header("Authorization", &auth)
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(r.status().is_success());
-                r.bytes().await.unwrap()
-            });
-            if i >= 2 {
-                times.push(t.elapsed().as_secs_f64() * 1000.0);
-            }
-            assert!(!r.is_empty());
-        }
-        report_rows.push((group, p50(times)));
-    }
-
     let click_url = format!("{}/c/{offer}/{partner}?sub1=bench", server.base);
+    reset_peak(pid);
     let clicks_run = wrk(&click_url, conns, secs, None);
     let (_, hwm_clicks) = rss(pid);
 
@@ -380,13 +364,55 @@ end
     )
     .unwrap();
     drop(f);
+    reset_peak(pid);
     let conv_run = wrk(
         &format!("{}/api/v1/conversions", server.base),
         conns,
         secs,
         Some(&script),
     );
-    let (rss_after, hwm) = rss(pid);
+    let (rss_after, hwm_conversions) = rss(pid);
+
+    reset_peak(pid);
+    // Reports over the seeded month, after the load (its big answers would inflate the
+    // load's peak RSS: glibc keeps freed memory).
+    let today = chrono::Utc::now().date_naive();
+    let from = today - chrono::Duration::days(29);
+    let mut report_rows = Vec::new();
+    for (group, zone) in [
+        ("offer", "UTC"),
+        ("partner", "UTC"),
+        ("day,offer", "UTC"),
+        ("day,partner", "UTC"),
+        ("day,offer", "Asia/Kolkata"),
+        ("hour,partner", "UTC"),
+    ] {
+        let url = format!(
+            "{}/api/v1/reports?from={from}&to={today}&group_by={group}&timezone={zone}",
+            server.base
+        );
+        let mut times = Vec::new();
+        for i in 0..22 {
+            let t = Instant::now();
+            let r = rt.block_on(async {
+                let r = http
+                    .get(&url)
+                    .header("Authorization", &auth)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success());
+                r.bytes().await.unwrap()
+            });
+            if i >= 2 {
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            assert!(!r.is_empty());
+        }
+        report_rows.push((group, zone, p50(times)));
+    }
+
+    let (_, hwm_reports) = rss(pid);
     drop(server);
     let nginx_run = nginx(dir.path(), conns, secs);
     let load_after = load_average();
@@ -404,7 +430,7 @@ end
         machine()
     );
     println!(
-        "Store: {clicks} clicks, {conversions} conversions over 30 days, seeded in {seed_secs:.1} s; server start {start_secs:.2} s"
+        "Store: {clicks} clicks, {conversions} conversions over 30 days, {seed_note}; server start {start_secs:.2} s"
     );
     println!();
     println!("| measure | rate | p50 | p99 | errors |");
@@ -427,10 +453,12 @@ end
     if let (Some(c), Some(n)) = (&clicks_run, &nginx_run) {
         println!("| clicks / nginx | {:.2} | | | |", c.rps / n.rps);
     }
-    for (group, ms) in &report_rows {
-        println!("| /reports 30 days, group_by={group} | | {ms:.1} ms | | |");
+    for (group, zone, ms) in &report_rows {
+        println!("| /reports 30 days, group_by={group}, timezone={zone} | | {ms:.1} ms | | |");
     }
-    println!(
-        "| RSS idle (seeded store) | {idle_rss:.1} MiB | | | |\n| RSS peak under click load (VmHWM) | {hwm_clicks:.1} MiB | | | |\n| RSS peak overall (VmHWM) / after load | {hwm:.1} MiB / {rss_after:.1} MiB | | | |"
-    );
+    println!("| RSS idle, after start on the seeded store | {idle_rss:.1} MiB | | | |");
+    println!("| RSS peak under click load (VmHWM) | {hwm_clicks:.1} MiB | | | |");
+    println!("| RSS peak under conversion load | {hwm_conversions:.1} MiB | | | |");
+    println!("| RSS after the load | {rss_after:.1} MiB | | | |");
+    println!("| RSS peak through the report queries | {hwm_reports:.1} MiB | | | |");
 }

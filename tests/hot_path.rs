@@ -263,7 +263,7 @@ fn assert_durable(dir: &Path, clicks: &[String], conversions: &[i64]) {
         "acknowledged conversions lost (of {})",
         conversions.len()
     );
-    for span in [900, 3600, 86_400] {
+    for span in [900, 3600, 21_600, 86_400] {
         let (rc, rv): (i64, i64) = conn
             .query_row(
                 "SELECT COALESCE(SUM(clicks), 0), COALESCE(SUM(conversions + pending_conversions

@@ -1,11 +1,11 @@
 -- Pre-aggregated report buckets, written by the click/conversion writer in the same
--- transaction as the raw rows. Each event is counted at three spans: 15 minutes (every IANA
+-- transaction as the raw rows. Each event is counted at four spans: 15 minutes (every IANA
 -- offset is a multiple of 15 minutes, so any zone's hours and days are exact sums of these),
--- 1 hour and 1 UTC day (so long ranges read few rows). `bucket` is the span's start, in unix
+-- 1 hour, 6 hours and 1 UTC day (so long ranges read few rows). `bucket` is the span's start, in unix
 -- seconds. Clicks count at created_at, conversions at occurred_at; the currency is the offer's.
 CREATE TABLE rollups (
     brand_id            INTEGER NOT NULL,
-    span                INTEGER NOT NULL CHECK (span IN (900, 3600, 86400)),
+    span                INTEGER NOT NULL CHECK (span IN (900, 3600, 21600, 86400)),
     bucket              INTEGER NOT NULL,
     offer_id            INTEGER NOT NULL,
     partner_id          INTEGER NOT NULL,
@@ -23,7 +23,7 @@ CREATE TABLE rollups (
 
 -- Backfill from the raw rows already there.
 CREATE TEMP TABLE spans (span INTEGER PRIMARY KEY);
-INSERT INTO spans VALUES (900), (3600), (86400);
+INSERT INTO spans VALUES (900), (3600), (21600), (86400);
 
 INSERT INTO rollups (brand_id, span, bucket, offer_id, partner_id, currency, clicks, unique_clicks)
 SELECT c.brand_id, s.span, (c.created_at / s.span) * s.span, c.offer_id, c.partner_id, o.currency,
