@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -155,6 +155,8 @@ fn click_id(location: &str) -> String {
 struct Acked {
     clicks: Mutex<Vec<String>>,
     conversions: Mutex<Vec<i64>>,
+    /// Load tasks still running; all gone before the wanted load means the server died.
+    live: AtomicUsize,
 }
 
 /// Clicks and conversions from many tasks until `stop`, recording what was acknowledged.
@@ -169,6 +171,7 @@ async fn drive(
     let acked = Arc::new(Acked::default());
     let http = client();
     let mut tasks = Vec::new();
+    acked.live.store(24, Ordering::SeqCst);
     for t in 0..24 {
         let (http, base, auth, acked, stop) = (
             http.clone(),
@@ -209,6 +212,7 @@ async fn drive(
                     }
                 }
             }
+            acked.live.fetch_sub(1, Ordering::SeqCst);
         }));
     }
     // Hand the tasks to the caller through `acked`; they end on `stop` or a dead server.
@@ -229,6 +233,10 @@ async fn wait_for(acked: &Acked, clicks: usize, conversions: usize) {
         if c >= clicks && v >= conversions {
             return;
         }
+        assert!(
+            acked.live.load(Ordering::SeqCst) > 0,
+            "the server stopped answering after {c} clicks and {v} conversions"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
