@@ -1,5 +1,6 @@
 //! Plain functions over a connection, one module per table; every tenant read takes a brand id.
 
+pub mod admins;
 pub mod brands;
 pub mod clicks;
 pub mod conversions;
@@ -7,6 +8,7 @@ pub mod keys;
 pub mod offers;
 pub mod partners;
 pub mod reports;
+pub mod sessions;
 
 /// What the store can fail with; the HTTP layers map it to their own errors.
 #[derive(Debug, thiserror::Error)]
