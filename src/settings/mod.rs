@@ -13,8 +13,6 @@ pub mod throttle;
 
 use poem::{Route, get, handler, post};
 
-use crate::domain::ids::random_token;
-
 pub use login::FAILED as LOGIN_FAILED_MESSAGE;
 
 /// What the settings pages keep in memory: the setup token and the sign-in throttle.
@@ -28,7 +26,7 @@ impl SettingsState {
     /// admin exists.
     pub fn new() -> SettingsState {
         SettingsState {
-            setup_token: random_token(24),
+            setup_token: hex_token(),
             throttle: throttle::Throttle::default(),
         }
     }
@@ -36,6 +34,13 @@ impl SettingsState {
     pub fn setup_token(&self) -> &str {
         &self.setup_token
     }
+}
+
+/// 128 random bits as hex: easy to copy from a terminal, no leading `-` or odd characters.
+fn hex_token() -> String {
+    let mut buf = [0u8; 16];
+    getrandom::fill(&mut buf).expect("the OS random source is available");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Default for SettingsState {
