@@ -80,11 +80,11 @@ async fn page(
     status: StatusCode,
 ) -> poem::Result<Response> {
     let mut brands = rows(session::state(req)).await?;
-    if let Some((id, typed, error)) = failed_rename {
-        if let Some(b) = brands.iter_mut().find(|b| b.id == id) {
-            b.rename_value = typed;
-            b.rename_error = Some(error);
-        }
+    if let Some((id, typed, error)) = failed_rename
+        && let Some(b) = brands.iter_mut().find(|b| b.id == id)
+    {
+        b.rename_value = typed;
+        b.rename_error = Some(error);
     }
     let page = BrandsPage {
         l: Layout::new(req, "Brands", "brands", Some(admin.signed_in())),

@@ -130,10 +130,10 @@ impl<'a> FromRequest<'a> for Admin {
             let found = state
                 .db(move |c| {
                     let s = sessions::find_live(c, &hash, now() - IDLE_SECS)?;
-                    if let Some(s) = &s {
-                        if now() - s.last_seen >= TOUCH_EVERY {
-                            sessions::touch(c, &hash)?;
-                        }
+                    if let Some(s) = &s
+                        && now() - s.last_seen >= TOUCH_EVERY
+                    {
+                        sessions::touch(c, &hash)?;
                     }
                     Ok(s.map(|s| (s, hash)))
                 })
