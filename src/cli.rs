@@ -55,6 +55,9 @@ pub enum Command {
         /// Mark session cookies Secure even on plain http (set this behind a TLS proxy)
         #[arg(long, env = "TRCKER_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Public origin for tracking links, e.g. https://track.example.com [default: the Host the API was called on]
+        #[arg(long, env = "TRCKER_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
+        public_url: Option<String>,
     },
     /// Manage API keys
     Keys {
@@ -102,4 +105,14 @@ pub enum AdminCommand {
         #[command(flatten)]
         data_dir: DataDirArg,
     },
+}
+
+/// An absolute http(s) origin, without a trailing slash.
+fn parse_public_url(s: &str) -> Result<String, String> {
+    match url::Url::parse(s) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
+            Ok(s.trim_end_matches('/').to_string())
+        }
+        _ => Err("must be an absolute http or https URL, e.g. https://track.example.com".into()),
+    }
 }

@@ -12,6 +12,8 @@ pub struct Config {
     pub rate_limit: u32,
     /// Mark session cookies `Secure` even when the request did not arrive over https.
     pub secure_cookies: bool,
+    /// The public origin of tracking links (`https://track.example.com`), when behind a proxy.
+    pub public_url: Option<String>,
 }
 
 /// `~/.local/share/trcker` on Linux, the platform's equivalent elsewhere.
@@ -32,6 +34,7 @@ impl Config {
             data_dir,
             rate_limit: 100,
             secure_cookies: false,
+            public_url: None,
         }
     }
 }

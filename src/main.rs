@@ -28,12 +28,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             data_dir,
             rate_limit,
             secure_cookies,
+            public_url,
         } => {
             let config = trcker::Config {
                 addr,
                 data_dir: data_dir.resolve(),
                 rate_limit,
                 secure_cookies,
+                public_url,
             };
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(trcker::server::run(config))

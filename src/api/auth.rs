@@ -17,8 +17,7 @@ use crate::domain::ids::{hash_secret, looks_like_key};
 use crate::state::AppState;
 use crate::store::keys::{self, KeyOwner};
 
-/// An API key: `Authorization: Bearer trk_…`. Generate one under Settings → API Keys, or with
-/// `trcker keys create --brand NAME`.
+/// Your API key, `trk_…` (Settings → API Keys, or `trcker keys create`).
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", bearer_format = "trk_…", checker = "established")]
 pub struct BrandKey(pub KeyOwner);

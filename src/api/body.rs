@@ -85,6 +85,10 @@ fn check(
     if value.is_null() {
         return Ok(());
     }
+    // A described `$ref` field is `allOf: [$ref, {description}]`.
+    for part in &s.all_of {
+        check(registry, part, value, path)?;
+    }
     let type_ok = match s.ty {
         "object" => value.is_object(),
         "string" => value.is_string(),
@@ -148,4 +152,20 @@ fn check(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::offers::CreateOffer;
+
+    #[test]
+    fn names_the_field() {
+        let mut registry = Registry::new();
+        <CreateOffer as Type>::register(&mut registry);
+        let v = serde_json::json!({"name":"x","destination_url":"https://a.b","payout":1,"status":"zzz"});
+        let e = check(&registry, &CreateOffer::schema_ref(), &v, "");
+        let msg = format!("{e:?}");
+        assert!(msg.contains("status must be one of"), "{msg}");
+    }
 }

@@ -127,7 +127,7 @@ pub fn to_api(c: store::Conversion) -> Conversion {
 
 /// A postback: credit `click_id`, or `offer_id` and `partner_id` together.
 #[derive(Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct CreateConversion {
     /// The click being credited; offer and partner come from it.
     #[oai(validator(min_length = 1, max_length = 64))]
@@ -322,10 +322,10 @@ impl ConversionsApi {
             from: parse_time("from", from.0, DateEdge::Start)?,
             to: parse_time("to", to.0, DateEdge::End)?,
         };
-        if let (Some(f), Some(t)) = (filter.from, filter.to) {
-            if t < f {
-                return Err(ApiError::validation("to must not be before from"));
-            }
+        if let (Some(f), Some(t)) = (filter.from, filter.to)
+            && t < f
+        {
+            return Err(ApiError::validation("to must not be before from"));
         }
         let page = state
             .db(move |c| store::list(c, brand, &filter, before, limit))
@@ -339,6 +339,8 @@ impl ConversionsApi {
     }
 
     /// Get a conversion
+    ///
+    /// 404 when the id is unknown or belongs to another brand.
     #[oai(
         path = "/conversions/:id",
         method = "get",

@@ -133,6 +133,24 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// A query parameter poem-openapi refused: unparseable (`limit=abc`) is 400, well-formed but
+/// out of bounds or not one of an enum's values is 422.
+fn param_error(name: &str, reason: &str) -> ApiError {
+    if reason.contains("verification failed") {
+        if name == "limit" {
+            return ApiError::validation("limit must be between 1 and 100");
+        }
+        return ApiError::validation(format!("{name} is out of range"));
+    }
+    // poem-openapi's enums say this when a value is not one of theirs.
+    if reason.contains("Expect a valid enumeration value") {
+        return ApiError::validation(format!(
+            "{name} is not one of the allowed values (see /docs)"
+        ));
+    }
+    ApiError::invalid_request(format!("query parameter {name} can't be parsed"))
+}
+
 /// Turn whatever poem or poem-openapi rejected on their own into the contract's shape.
 /// Our own `ApiError`s arrive as responses already and pass through untouched.
 pub async fn map_error(err: poem::Error) -> Response {
@@ -146,8 +164,8 @@ pub async fn map_error(err: poem::Error) -> Response {
         || err.is::<poem::error::ParseJsonError>()
     {
         ApiError::invalid_json(format!("the body is not valid JSON: {err}"))
-    } else if err.is::<poem_openapi::error::ParseParamError>() {
-        ApiError::invalid_request(format!("{err}"))
+    } else if let Some(e) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+        param_error(e.name, &e.reason)
     } else if err.is::<poem_openapi::error::ParsePathError>() {
         ApiError::not_found("no such resource")
     } else {

@@ -62,8 +62,14 @@ pub fn spec_json() -> String {
     service().spec()
 }
 
-/// `scheme://host` the client used, for absolute tracking links.
+/// The origin of tracking links: `--public-url` when set, else `scheme://host` the client used.
 pub fn public_base(req: &Request) -> String {
+    if let Some(url) = req
+        .data::<crate::state::AppState>()
+        .and_then(|s| s.config.public_url.as_deref())
+    {
+        return url.trim_end_matches('/').to_string();
+    }
     let host = req
         .headers()
         .get("host")

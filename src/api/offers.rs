@@ -120,7 +120,7 @@ fn to_api(o: store::Offer, base: &str) -> Offer {
 }
 
 #[derive(Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct CreateOffer {
     /// 1–200 characters.
     #[oai(validator(min_length = 1, max_length = 200))]
@@ -155,7 +155,7 @@ impl Example for CreateOffer {
 
 /// Only the fields given change.
 #[derive(Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct UpdateOffer {
     #[oai(validator(min_length = 1, max_length = 200))]
     pub name: Option<String>,

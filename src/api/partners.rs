@@ -77,7 +77,7 @@ fn to_api(p: store::Partner) -> Partner {
 }
 
 #[derive(Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct CreatePartner {
     #[oai(validator(min_length = 1, max_length = 200))]
     pub name: String,
@@ -99,7 +99,7 @@ impl Example for CreatePartner {
 }
 
 #[derive(Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct UpdatePartner {
     #[oai(validator(min_length = 1, max_length = 200))]
     pub name: Option<String>,

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Datelike, NaiveDate, Offset, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Offset, Utc};
 use chrono_tz::Tz;
 
 use crate::store::reports::{BUCKET_SECS, Dims, Key, Metrics};
@@ -92,12 +92,11 @@ fn label(grain: TimeGrain, ts: i64, tz: Tz) -> String {
         .with_timezone(&tz);
     match grain {
         TimeGrain::Hour => {
+            // Truncate the wall time, keep the offset in force: the two 02:00 hours of a
+            // DST fall-back stay distinct (+02:00 and +01:00).
             let offset = local.offset().fix();
-            let hour = local
-                .with_minute(0)
-                .and_then(|d| d.with_second(0))
-                .unwrap_or(local);
-            format!("{}{}", hour.format("%Y-%m-%dT%H:%M:%S"), offset)
+            let naive = local.naive_local();
+            format!("{}:00:00{}", naive.format("%Y-%m-%dT%H"), offset)
         }
         TimeGrain::Day => local.format("%Y-%m-%d").to_string(),
         TimeGrain::Week => {

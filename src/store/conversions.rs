@@ -104,10 +104,10 @@ pub fn insert(
     brand_id: i64,
     n: &NewConversion,
 ) -> StoreResult<(Conversion, bool)> {
-    if let Some(txn) = &n.transaction_id {
-        if let Some(existing) = by_transaction(conn, brand_id, txn)? {
-            return Ok((existing, false));
-        }
+    if let Some(txn) = &n.transaction_id
+        && let Some(existing) = by_transaction(conn, brand_id, txn)?
+    {
+        return Ok((existing, false));
     }
     let (offer_id, partner_id, subs) = match &n.click_id {
         Some(click_id) => {

@@ -3,7 +3,7 @@
 //! hours of clicks at start so a restart does not count anyone twice.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
 
 pub const WINDOW_SECS: i64 = 24 * 3600;
@@ -24,9 +24,7 @@ impl UniqueWindow {
     }
 
     fn key(&self, offer: i64, partner: i64, ip: &str, ua: &str) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        (offer, partner, ip, ua).hash(&mut h);
-        h.finish()
+        self.hasher.hash_one((offer, partner, ip, ua))
     }
 
     /// Record a visit at `ts`; true when it is the first in the window.

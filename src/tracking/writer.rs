@@ -42,6 +42,8 @@ struct Job {
     reply: oneshot::Sender<WriteReply>,
 }
 
+// Jobs travel by value: boxing would add an allocation per click for no gain.
+#[allow(clippy::large_enum_variant)]
 enum Msg {
     Job(Job),
     Stop,

@@ -1,0 +1,14 @@
+//! API v1 over HTTP, in-process (poem's TestClient over the real app and a real SQLite file).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod conversions;
+mod errors;
+mod offers_partners;
+mod openapi;
+mod pagination;
+mod rate_limit;
+mod reports;
+mod storage;
+mod tenancy;

@@ -1,0 +1,259 @@
+//! The real binary as a process on a random loopback port, keyed by `trcker keys create`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_trcker");
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start `trcker serve` on port 0 and read the address from its start-up line.
+fn start(data_dir: &std::path::Path, extra: &[&str]) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(extra)
+        .env("TRCKER_DATA_DIR", data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start trcker");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let line = loop {
+        let l = lines.next().expect("start-up line").unwrap();
+        if l.contains("listening on") {
+            break l;
+        }
+    };
+    assert!(
+        line.contains(&data_dir.display().to_string()),
+        "says where the data lives: {line}"
+    );
+    assert!(line.contains("/docs"), "says where the docs are: {line}");
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_string();
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, base }
+}
+
+fn create_key(data_dir: &std::path::Path, brand: &str) -> (String, String) {
+    let out = Command::new(BIN)
+        .args([
+            "keys",
+            "create",
+            "--brand",
+            brand,
+            "--name",
+            "e2e",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let key = stdout.lines().last().unwrap().trim().to_string();
+    (key, String::from_utf8(out.stderr).unwrap())
+}
+
+#[tokio::test]
+async fn real_binary_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("nested/data");
+    let server = start(&data, &["--rate-limit", "1000"]);
+    assert!(
+        data.join("trcker.db").exists(),
+        "database and directories created on first start"
+    );
+
+    // A key made by the CLI while the server runs is accepted at once.
+    let (key, stderr) = create_key(&data, "E2E Brand");
+    assert!(key.starts_with("trk_") && key.len() >= 36, "{key}");
+    assert!(stderr.contains("created brand"), "{stderr}");
+    let (_, stderr2) = create_key(&data, "E2E Brand");
+    assert!(
+        !stderr2.contains("created brand"),
+        "existing brand is reused"
+    );
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let api = |p: &str| format!("{}/api/v1{p}", server.base);
+    let health: Value = http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health, json!({"status": "ok"}));
+
+    let offer: Value = http
+        .post(api("/offers"))
+        .bearer_auth(&key)
+        .json(&json!({"name": "E2E", "destination_url": "https://shop.example.com/?c={click_id}", "payout": 4.2}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let partner: Value = http
+        .post(api("/partners"))
+        .bearer_auth(&key)
+        .json(&json!({"name": "P", "email": "p@example.com"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let click = http
+        .get(format!(
+            "{}/c/{}/{}?sub1=e2e",
+            server.base, offer["id"], partner["id"]
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(click.status().as_u16(), 302);
+    let loc = click.headers()["location"].to_str().unwrap().to_string();
+    let cid = loc.split("c=").nth(1).unwrap().to_string();
+    let conv = http
+        .post(api("/conversions"))
+        .bearer_auth(&key)
+        .json(&json!({"click_id": cid, "transaction_id": "e2e-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(conv.status().as_u16(), 201);
+    let report: Value = http
+        .get(api("/reports?group_by=offer"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["data"][0]["clicks"], 1);
+    assert_eq!(report["data"][0]["conversions"], 1);
+    assert_eq!(report["data"][0]["payout"], 4.2);
+
+    let spec = http
+        .get(api("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .unwrap();
+    assert_eq!(spec.trim_end(), committed.trim_end());
+
+    // SIGTERM: a graceful stop with exit status 0.
+    let mut server = server;
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut waited = 0;
+    let status = loop {
+        if let Some(s) = server.child.try_wait().unwrap() {
+            break s;
+        }
+        waited += 1;
+        assert!(waited < 200, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+
+    // Everything acknowledged is there after a restart, and the schema is not re-applied.
+    let server = start(&data, &[]);
+    let list: Value = http
+        .get(format!("{}/api/v1/conversions", server.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["data"][0]["click_id"], cid.as_str());
+}
+
+#[test]
+fn cli_help_and_spec() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["keys", "create", "--help"],
+        vec!["openapi", "--help"],
+    ] {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("Usage"), "{args:?}: {text}");
+    }
+    let serve_help = String::from_utf8(
+        Command::new(BIN)
+            .args(["serve", "--help"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    for flag in [
+        "--addr",
+        "--data-dir",
+        "--rate-limit",
+        "TRCKER_ADDR",
+        "TRCKER_DATA_DIR",
+        "TRCKER_RATE_LIMIT",
+        "127.0.0.1:8080",
+    ] {
+        assert!(serve_help.contains(flag), "serve --help mentions {flag}");
+    }
+    let spec = Command::new(BIN).arg("openapi").output().unwrap();
+    let committed =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap();
+    assert_eq!(
+        spec.stdout, committed,
+        "`trcker openapi` prints the committed spec"
+    );
+    let bad = Command::new(BIN)
+        .args(["serve", "--rate-limit", "0"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}
