@@ -157,6 +157,13 @@ async fn wait_text(c: &Client, needle: &str) {
     }
 }
 
+/// A screenshot for people checking the look, under target/tmp (not committed).
+async fn snap(c: &Client, name: &str) {
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(Path::new(env!("CARGO_TARGET_TMPDIR")).join(name), png);
+    }
+}
+
 async fn offers_status(base: &str, key: &str) -> u16 {
     reqwest::Client::new()
         .get(format!("{base}/api/v1/offers"))
@@ -194,6 +201,7 @@ async fn admin_journey_in_headless_chromium() {
     // First run: any settings page leads to setup, which takes the printed token.
     c.goto(&format!("{base}/settings/api-keys")).await.unwrap();
     wait_path(&c, "/setup").await;
+    snap(&c, "setup.png").await;
     fill(&c, "#token", &token).await;
     fill(&c, "#email", EMAIL).await;
     fill(&c, "#password", PASSWORD).await;
@@ -218,6 +226,7 @@ async fn admin_journey_in_headless_chromium() {
         .await
         .unwrap();
     assert!(error.contains("Wrong email or password"), "{error}");
+    snap(&c, "login-error.png").await;
     wait_path(&c, "/login").await;
     fill(&c, "#email", EMAIL).await;
     fill(&c, "#password", PASSWORD).await;
@@ -245,8 +254,10 @@ async fn admin_journey_in_headless_chromium() {
         .await
         .unwrap();
     assert!(body_text(&c).await.contains("This form can"));
+    snap(&c, "forbidden.png").await;
     c.goto(&format!("{base}/settings/brands")).await.unwrap();
     let brands = body_text(&c).await;
+    snap(&c, "brands.png").await;
     assert!(
         brands.contains("Acme Shoes") && !brands.contains("Forged Brand"),
         "{brands}"
@@ -289,6 +300,19 @@ async fn admin_journey_in_headless_chromium() {
         })
         .unwrap();
 
+    // A phone-sized window: nothing sticks out sideways (the key table turns into cards).
+    c.set_window_size(390, 900).await.unwrap();
+    let overflow = c
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(overflow, json!(0), "horizontal overflow on a narrow screen");
+    snap(&c, "keys-page-narrow.png").await;
+    c.set_window_size(1280, 1000).await.unwrap();
+
     assert_eq!(offers_status(&base, &key).await, 200);
 
     // Revoke through the confirmation page.
@@ -304,6 +328,7 @@ async fn admin_journey_in_headless_chromium() {
         .await
         .unwrap();
     wait_text(&c, "Revoke key “shop backend”?").await;
+    snap(&c, "revoke.png").await;
     assert!(path(&c).await.ends_with("/revoke"));
     click(&c, "form button.danger").await;
     wait_text(&c, "Key revoked.").await;

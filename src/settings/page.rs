@@ -149,6 +149,9 @@ pub fn secured<E: Endpoint + 'static>(ep: E) -> impl Endpoint {
     ep.around(|ep, req| async move {
         let mut resp = match ep.call(req).await {
             Ok(r) => r.into_response(),
+            // A body that is no urlencoded form (say, a cross-site `text/plain` post) carries
+            // no readable CSRF token: the same 403, not poem's 415.
+            Err(e) if e.is::<poem::error::ParseFormError>() => forbidden().into_response(),
             Err(e) => e.into_response(),
         };
         let h = resp.headers_mut();
