@@ -136,14 +136,14 @@ pub async fn run(config: crate::Config) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
-    println!(
-        "trcker listening on http://{local} | data: {} | docs: http://{local}/docs",
-        data_dir.join(crate::db::DB_FILE).display()
-    );
     let admins = state
         .db(|c| crate::store::admins::count(c))
         .await
         .map_err(|e| anyhow::anyhow!("cannot read admins: {e}"))?;
+    println!(
+        "trcker listening on http://{local} | data: {} | docs: http://{local}/docs",
+        data_dir.join(crate::db::DB_FILE).display()
+    );
     if admins == 0 {
         // Printed, never logged: whoever can read this output may create the admin account.
         println!(

@@ -634,6 +634,8 @@ async fn key_form_errors_stand_next_to_their_field() {
 async fn brands_are_listed_created_and_renamed() {
     let app = app();
     let session = app.setup().await;
+    // Signed in already: the sign-in page sends you on.
+    assert_eq!(location(&app.get("/login", &session).await), "/settings");
     let html = text(app.get("/settings/brands", &session).await).await;
     assert!(html.contains("No brands yet."));
 

@@ -60,6 +60,9 @@ pub async fn form(req: &Request) -> poem::Result<Response> {
     if state.db(|c| admins::count(c)).await.map_err(internal)? == 0 {
         return Ok(redirect("/setup"));
     }
+    if Admin::current(req).await?.is_some() {
+        return Ok(redirect("/settings"));
+    }
     let (csrf, new) = pre_csrf(req);
     let resp = render(
         req,

@@ -122,33 +122,43 @@ impl Admin {
     }
 }
 
+impl Admin {
+    /// The admin whose live session this request carries, if any.
+    pub async fn current(req: &Request) -> poem::Result<Option<Admin>> {
+        let Some(token) = cookie(req, SESSION_COOKIE) else {
+            return Ok(None);
+        };
+        let hash = hash_secret(token);
+        let found = state(req)
+            .db(move |c| {
+                let s = sessions::find_live(c, &hash, now() - IDLE_SECS)?;
+                if let Some(s) = &s
+                    && now() - s.last_seen >= TOUCH_EVERY
+                {
+                    sessions::touch(c, &hash)?;
+                }
+                Ok(s.map(|s| (s, hash)))
+            })
+            .await
+            .map_err(internal)?;
+        Ok(found.map(|(s, id_hash)| Admin {
+            id: s.admin_id,
+            email: s.email,
+            csrf: s.csrf_token,
+            id_hash,
+        }))
+    }
+}
+
 impl<'a> FromRequest<'a> for Admin {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        let state = state(req);
-        if let Some(token) = cookie(req, SESSION_COOKIE) {
-            let hash = hash_secret(token);
-            let found = state
-                .db(move |c| {
-                    let s = sessions::find_live(c, &hash, now() - IDLE_SECS)?;
-                    if let Some(s) = &s
-                        && now() - s.last_seen >= TOUCH_EVERY
-                    {
-                        sessions::touch(c, &hash)?;
-                    }
-                    Ok(s.map(|s| (s, hash)))
-                })
-                .await
-                .map_err(internal)?;
-            if let Some((s, id_hash)) = found {
-                return Ok(Admin {
-                    id: s.admin_id,
-                    email: s.email,
-                    csrf: s.csrf_token,
-                    id_hash,
-                });
-            }
+        if let Some(admin) = Admin::current(req).await? {
+            return Ok(admin);
         }
-        let admins = state.db(|c| admins::count(c)).await.map_err(internal)?;
+        let admins = state(req)
+            .db(|c| admins::count(c))
+            .await
+            .map_err(internal)?;
         let to = if admins == 0 { "/setup" } else { "/login" };
         Err(poem::Error::from_response(redirect(to)))
     }
