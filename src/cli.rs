@@ -100,6 +100,7 @@ pub enum AdminCommand {
     },
     /// Set a new password for an admin and sign out all their sessions
     ResetPassword {
+        /// The admin's email
         #[arg(long, value_name = "EMAIL")]
         email: String,
         #[command(flatten)]

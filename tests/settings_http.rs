@@ -240,6 +240,22 @@ async fn first_run_leads_to_setup_which_needs_the_token_once() {
     // The real token works and signs the new admin in.
     let session = app.setup().await;
     assert_eq!(count(&app, "SELECT count(*) FROM admins"), 1);
+    let stored: String = app
+        .state
+        .pool
+        .get()
+        .unwrap()
+        .query_row("SELECT password_hash FROM admins", [], |r| r.get(0))
+        .unwrap();
+    assert!(stored.starts_with("$argon2id$") && !stored.contains(PASSWORD));
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM sessions WHERE length(id_hash) = 32"
+        ),
+        1,
+        "only the session id's SHA-256 is stored"
+    );
     app.get("/settings/brands", &session)
         .await
         .assert_status_is_ok();
