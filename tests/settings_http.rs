@@ -10,7 +10,7 @@ use poem::http::StatusCode;
 use poem::test::{TestClient, TestResponse};
 use poem::{EndpointExt, Response};
 use trcker::settings::LOGIN_FAILED_MESSAGE;
-use trcker::settings::session::IDLE_SECS;
+use trcker::settings::session::{IDLE_SECS, MAX_AGE_SECS};
 use trcker::settings::throttle::{ACCOUNT_LIMIT, IP_LIMIT};
 use trcker::{AppState, Config};
 
@@ -753,6 +753,32 @@ async fn sessions_survive_a_restart_expire_when_idle_and_end_at_sign_out() {
     let resp = app.get("/settings/brands", &session).await;
     assert_eq!(location(&resp), "/login");
 
+    // Busy but old: over as well.
+    let third_login = app.login(EMAIL, PASSWORD).await;
+    let third = format!(
+        "trcker_session={}",
+        cookie_value(&third_login, "trcker_session").unwrap()
+    );
+    app.get("/settings/brands", &third)
+        .await
+        .assert_status_is_ok();
+    app.state
+        .pool
+        .get()
+        .unwrap()
+        .execute(
+            "UPDATE sessions SET created_at = created_at - ?1 WHERE id_hash = ?2",
+            rusqlite::params![
+                MAX_AGE_SECS + 5,
+                sha256(third.trim_start_matches("trcker_session="))
+            ],
+        )
+        .unwrap();
+    assert_eq!(
+        location(&app.get("/settings/brands", &third).await),
+        "/login"
+    );
+
     // Sign out ends that session only, and clears the cookie.
     let csrf = app.csrf(&second).await;
     let resp = app.post("/logout", &second, &[("csrf", &csrf)]).await;
@@ -779,6 +805,7 @@ async fn pages_send_the_security_headers_and_assets_are_embedded() {
         ("/settings/api-keys", session.as_str()),
         ("/settings/api-keys/99/revoke", session.as_str()),
         ("/settings", ""),
+        ("/settings/no-such-page", ""),
     ] {
         let resp = app.get(path, cookie).await;
         let csp = resp

@@ -55,6 +55,12 @@ async fn home(_admin: session::Admin) -> poem::Response {
     page::redirect("/settings/api-keys")
 }
 
+/// Anything else under /settings: the 404 page, with the security headers.
+#[handler]
+async fn missing() -> poem::Result<poem::Response> {
+    Err(page::not_found())
+}
+
 /// Add the settings pages and their assets to the app's routes.
 pub fn mount(route: Route) -> Route {
     use page::secured;
@@ -79,5 +85,6 @@ pub fn mount(route: Route) -> Route {
             "/settings/api-keys/:id/revoke",
             secured(get(keys::confirm).post(keys::revoke)),
         )
+        .at("/settings/*rest", secured(missing))
         .at("/assets/*path", get(assets::serve))
 }

@@ -18,6 +18,8 @@ pub const PRE_CSRF_COOKIE: &str = "trcker_csrf";
 pub const FLASH_COOKIE: &str = "trcker_flash";
 /// A session unused this long is over.
 pub const IDLE_SECS: i64 = 8 * 3600;
+/// And one this old is over however busy, so a stolen cookie does not live for ever.
+pub const MAX_AGE_SECS: i64 = 30 * 24 * 3600;
 /// `last_seen` is written at most this often per session, not on every page view.
 const TOUCH_EVERY: i64 = 60;
 
@@ -131,7 +133,7 @@ impl Admin {
         let hash = hash_secret(token);
         let found = state(req)
             .db(move |c| {
-                let s = sessions::find_live(c, &hash, now() - IDLE_SECS)?;
+                let s = sessions::find_live(c, &hash, now() - IDLE_SECS, now() - MAX_AGE_SECS)?;
                 if let Some(s) = &s
                     && now() - s.last_seen >= TOUCH_EVERY
                 {
@@ -164,7 +166,7 @@ impl<'a> FromRequest<'a> for Admin {
     }
 }
 
-/// Start a session for `admin_id` and set its cookie on `resp`. Idle sessions are swept here,
+/// Start a session for `admin_id` and set its cookie on `resp`. Expired sessions are swept here,
 /// at the one moment sessions are created.
 pub async fn start(req: &Request, resp: &mut Response, admin_id: i64) -> poem::Result<()> {
     let token = random_token(32);
@@ -172,7 +174,7 @@ pub async fn start(req: &Request, resp: &mut Response, admin_id: i64) -> poem::R
     let csrf = random_token(32);
     state(req)
         .db(move |c| {
-            sessions::purge_idle(c, now() - IDLE_SECS)?;
+            sessions::purge_expired(c, now() - IDLE_SECS, now() - MAX_AGE_SECS)?;
             sessions::create(c, &hash, admin_id, &csrf)
         })
         .await

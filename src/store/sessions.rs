@@ -29,18 +29,20 @@ pub fn create(
     Ok(())
 }
 
-/// The session with this id hash if it was active since `idle_cutoff`.
+/// The session with this id hash if it was active since `idle_cutoff` and started after
+/// `start_cutoff`.
 pub fn find_live(
     conn: &Connection,
     id_hash: &[u8],
     idle_cutoff: i64,
+    start_cutoff: i64,
 ) -> StoreResult<Option<Session>> {
     Ok(conn
         .query_row(
             "SELECT s.admin_id, a.email, s.csrf_token, s.last_seen
              FROM sessions s JOIN admins a ON a.id = s.admin_id
-             WHERE s.id_hash = ?1 AND s.last_seen >= ?2",
-            params![id_hash, idle_cutoff],
+             WHERE s.id_hash = ?1 AND s.last_seen >= ?2 AND s.created_at >= ?3",
+            params![id_hash, idle_cutoff, start_cutoff],
             |r| {
                 Ok(Session {
                     admin_id: r.get(0)?,
@@ -66,7 +68,10 @@ pub fn delete(conn: &Connection, id_hash: &[u8]) -> StoreResult<()> {
     Ok(())
 }
 
-/// Forget sessions idle since before `idle_cutoff` (they no longer sign anyone in anyway).
-pub fn purge_idle(conn: &Connection, idle_cutoff: i64) -> StoreResult<usize> {
-    Ok(conn.execute("DELETE FROM sessions WHERE last_seen < ?1", [idle_cutoff])?)
+/// Forget sessions that no longer sign anyone in.
+pub fn purge_expired(conn: &Connection, idle_cutoff: i64, start_cutoff: i64) -> StoreResult<usize> {
+    Ok(conn.execute(
+        "DELETE FROM sessions WHERE last_seen < ?1 OR created_at < ?2",
+        params![idle_cutoff, start_cutoff],
+    )?)
 }
