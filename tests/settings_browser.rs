@@ -2,7 +2,8 @@
 //! (WebDriver) against the real server on a loopback port. Skips with a note when Chromium or
 //! chromedriver is missing, except where `CI` is set: there it fails.
 //!
-//! Also writes `docs/keys-page.png`, the screenshot the README shows.
+//! Also screenshots the keys page: into the target dir, or over `docs/keys-page.png` (the
+//! README's) with `UPDATE_SCREENSHOTS=1`.
 
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::Path;
@@ -294,7 +295,12 @@ async fn admin_journey_in_headless_chromium() {
     c.screenshot()
         .await
         .map(|png| {
-            let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/keys-page.png");
+            // The README's copy is refreshed on request only, so `cargo test` leaves the tree clean.
+            let out = if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/keys-page.png")
+            } else {
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("keys-page.png")
+            };
             std::fs::create_dir_all(out.parent().unwrap()).unwrap();
             std::fs::write(out, png).unwrap();
         })
