@@ -1,4 +1,4 @@
-//! The command line: serve, keys, openapi.
+//! The command line: serve, keys, admin, openapi.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -64,6 +64,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manage admin accounts (who signs in to the settings pages)
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Print the OpenAPI spec (JSON) that the server publishes at /api/v1/openapi.json
     Openapi,
     /// Fill a data dir with synthetic clicks and conversions (for benchmarks and demos)
@@ -102,6 +107,26 @@ pub enum KeysCommand {
         /// A label to recognise the key by
         #[arg(long, value_name = "LABEL", default_value = "cli")]
         name: String,
+        #[command(flatten)]
+        data_dir: DataDirArg,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create an admin account; the password is prompted for (or read from stdin when piped)
+    Create {
+        /// The admin's email, used to sign in
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        #[command(flatten)]
+        data_dir: DataDirArg,
+    },
+    /// Set a new password for an admin and sign out all their sessions
+    ResetPassword {
+        /// The admin's email
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
         #[command(flatten)]
         data_dir: DataDirArg,
     },

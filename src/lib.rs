@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod server;
+pub mod settings;
 pub mod state;
 pub mod store;
 pub mod tracking;

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use trcker::cli::{Cli, Command, KeysCommand};
+use trcker::cli::{AdminCommand, Cli, Command, KeysCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -60,6 +60,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", created.key);
             Ok(())
         }
+        Command::Admin { command } => match command {
+            AdminCommand::Create { email, data_dir } => {
+                let password = trcker::admin_cli::read_password(true)?;
+                let email =
+                    trcker::admin_cli::create_admin(&data_dir.resolve(), &email, &password)?;
+                eprintln!("created admin {email}; sign in at /login");
+                Ok(())
+            }
+            AdminCommand::ResetPassword { email, data_dir } => {
+                let password = trcker::admin_cli::read_password(true)?;
+                let email =
+                    trcker::admin_cli::reset_password(&data_dir.resolve(), &email, &password)?;
+                eprintln!("new password set for {email}; their sessions are signed out");
+                Ok(())
+            }
+        },
         Command::Openapi => {
             print!("{}", trcker::spec_json());
             Ok(())

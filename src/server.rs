@@ -47,7 +47,7 @@ pub fn build_app(state: AppState) -> impl Endpoint {
     let docs = docs_page(&svc);
     let spec = svc.spec();
     let api = svc.into_endpoint().catch_all_error(map_error).with(ApiGate);
-    Route::new()
+    let routes = Route::new()
         .at(
             "/api/v1/openapi.json",
             make_sync(move |_| {
@@ -65,8 +65,9 @@ pub fn build_app(state: AppState) -> impl Endpoint {
         .at("/healthz", get(healthz))
         .at(
             "/",
-            get(make_sync(|_| poem::web::Redirect::see_other("/docs"))),
-        )
+            get(make_sync(|_| poem::web::Redirect::see_other("/settings"))),
+        );
+    crate::settings::mount(routes)
         .with(SetHeader::new().overriding("X-Content-Type-Options", "nosniff"))
         .data(state)
 }
@@ -135,9 +136,21 @@ pub async fn run(config: crate::Config) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr()?;
+    let admins = state
+        .db(|c| crate::store::admins::count(c))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read admins: {e}"))?;
     println!(
         "trcker listening on http://{local} | data: {} | docs: http://{local}/docs",
         data_dir.join(crate::db::DB_FILE).display()
     );
+    if admins == 0 {
+        // Printed, never logged: whoever can read this output may create the admin account.
+        println!(
+            "first run: open http://{local}/setup and enter this setup token: {}\n\
+             (or create the admin headless: trcker admin create --email YOU@EXAMPLE.COM)",
+            state.settings.setup_token()
+        );
+    }
     serve(state, listener, shutdown_signal()).await
 }

@@ -6,6 +6,7 @@ use crate::api::key_usage::KeyUsage;
 use crate::api::rate_limit::RateLimiter;
 use crate::config::Config;
 use crate::db::Pool;
+use crate::settings::SettingsState;
 use crate::store;
 use crate::tracking::catalog::Catalog;
 use crate::tracking::unique::{UniqueWindow, WINDOW_SECS};
@@ -23,6 +24,8 @@ pub struct AppState {
     pub unique: Arc<UniqueWindow>,
     pub limiter: Arc<RateLimiter>,
     pub key_usage: Arc<KeyUsage>,
+    /// Setup token and sign-in throttle of the settings pages.
+    pub settings: Arc<SettingsState>,
 }
 
 impl AppState {
@@ -49,6 +52,7 @@ impl AppState {
             catalog: Arc::new(catalog),
             unique: Arc::new(unique),
             key_usage: Arc::new(KeyUsage::default()),
+            settings: Arc::new(SettingsState::new()),
         })
     }
 

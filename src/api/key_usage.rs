@@ -20,6 +20,12 @@ impl KeyUsage {
             .insert(key_id, now());
     }
 
+    /// Uses gathered since the last flush, not yet in the database (the settings page merges
+    /// them in, so "last used" is current without a write per request).
+    pub fn pending(&self) -> HashMap<i64, i64> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Write what was gathered since the last flush.
     pub fn flush(&self, pool: &Pool) {
         let seen: Vec<(i64, i64)> =

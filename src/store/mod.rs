@@ -1,5 +1,6 @@
 //! Plain functions over a connection, one module per table; every tenant read takes a brand id.
 
+pub mod admins;
 pub mod brands;
 pub mod clicks;
 pub mod conversions;
@@ -9,6 +10,7 @@ pub mod partners;
 pub mod reports;
 pub mod rollups;
 pub mod seed;
+pub mod sessions;
 
 /// What the store can fail with; the HTTP layers map it to their own errors.
 #[derive(Debug, thiserror::Error)]

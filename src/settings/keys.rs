@@ -1,0 +1,234 @@
+//! `/settings/api-keys`: keys per brand, generating one (its full text shown once, in the
+//! answer to the POST, never stored), and revoking with a confirmation step.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use poem::http::StatusCode;
+use poem::web::{Form, Path};
+use poem::{Request, Response, handler};
+use serde::Deserialize;
+
+use super::page::{Layout, internal, not_found, redirect_with_flash, render};
+use super::session::{self, Admin};
+use crate::state::AppState;
+use crate::store::{StoreError, brands, keys};
+
+pub struct KeyRow {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created: String,
+    pub last_used: String,
+    /// When revoked, the date it happened.
+    pub revoked: Option<String>,
+}
+
+pub struct BrandKeys {
+    pub id: i64,
+    pub name: String,
+    pub keys: Vec<KeyRow>,
+}
+
+/// The key just generated: the only time its full text exists outside the client.
+pub struct NewKey {
+    pub full: String,
+    pub name: String,
+    pub brand: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "keys.html")]
+struct KeysPage {
+    l: Layout,
+    groups: Vec<BrandKeys>,
+    form_name: String,
+    form_brand: i64,
+    name_error: Option<String>,
+    brand_error: Option<String>,
+    new_key: Option<NewKey>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct GenerateForm {
+    csrf: String,
+    name: String,
+    brand_id: i64,
+}
+
+/// `2026-11-28 20:54 UTC`: what an admin reads, not what an API returns.
+fn when(ts: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp(ts, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%d %H:%M UTC")
+        .to_string()
+}
+
+async fn groups(state: &AppState) -> poem::Result<Vec<BrandKeys>> {
+    let (brands, keys) = state
+        .db(|c| Ok((brands::list(c)?, keys::list(c)?)))
+        .await
+        .map_err(internal)?;
+    let pending = state.key_usage.pending();
+    Ok(brands
+        .into_iter()
+        .map(|b| BrandKeys {
+            keys: keys
+                .iter()
+                .filter(|k| k.brand_id == b.id)
+                .map(|k| {
+                    let used = k.last_used_at.max(pending.get(&k.id).copied());
+                    KeyRow {
+                        id: k.id,
+                        name: k.name.clone(),
+                        prefix: k.prefix.clone(),
+                        created: when(k.created_at),
+                        last_used: used.map_or_else(|| "never".to_string(), when),
+                        revoked: k.revoked_at.map(when),
+                    }
+                })
+                .collect(),
+            id: b.id,
+            name: b.name,
+        })
+        .collect())
+}
+
+async fn page(
+    req: &Request,
+    admin: &Admin,
+    mut p: KeysPage,
+    status: StatusCode,
+) -> poem::Result<Response> {
+    p.l = Layout::new(req, "API keys", "keys", Some(admin.signed_in()));
+    p.groups = groups(session::state(req)).await?;
+    Ok(render(req, p, status))
+}
+
+fn blank() -> KeysPage {
+    KeysPage {
+        l: Layout {
+            title: "",
+            active: "",
+            user: None,
+            flash: None,
+        },
+        groups: Vec::new(),
+        form_name: String::new(),
+        form_brand: 0,
+        name_error: None,
+        brand_error: None,
+        new_key: None,
+    }
+}
+
+#[handler]
+pub async fn list(req: &Request, admin: Admin) -> poem::Result<Response> {
+    page(req, &admin, blank(), StatusCode::OK).await
+}
+
+#[handler]
+pub async fn generate(
+    req: &Request,
+    admin: Admin,
+    Form(f): Form<GenerateForm>,
+) -> poem::Result<Response> {
+    admin.check_csrf(&f.csrf)?;
+    let name = f.name.trim().to_string();
+    let mut p = KeysPage {
+        form_name: f.name.clone(),
+        form_brand: f.brand_id,
+        ..blank()
+    };
+    match name.chars().count() {
+        0 => {
+            p.name_error =
+                Some("Name the key after where it will be used, e.g. \"shop backend\".".into())
+        }
+        n if n > 100 => p.name_error = Some("Use at most 100 characters.".into()),
+        _ => {}
+    }
+    if p.name_error.is_none() {
+        let brand_id = f.brand_id;
+        let made = session::state(req)
+            .db(move |c| {
+                let brand = brands::get(c, brand_id)?;
+                let (_, full) = keys::create(c, brand.id, &name)?;
+                Ok(NewKey {
+                    full,
+                    name,
+                    brand: brand.name,
+                })
+            })
+            .await;
+        match made {
+            Ok(k) => {
+                // The key is in this answer only; a reload shows the list without it.
+                return page(
+                    req,
+                    &admin,
+                    KeysPage {
+                        new_key: Some(k),
+                        ..blank()
+                    },
+                    StatusCode::OK,
+                )
+                .await;
+            }
+            Err(StoreError::NotFound) => p.brand_error = Some("Choose a brand.".into()),
+            Err(e) => return Err(internal(e)),
+        }
+    }
+    page(req, &admin, p, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "revoke.html")]
+struct RevokePage {
+    l: Layout,
+    csrf: String,
+    brand: String,
+    key: KeyRow,
+}
+
+/// The confirmation step: a page of its own, so it works without JavaScript.
+#[handler]
+pub async fn confirm(req: &Request, admin: Admin, Path(id): Path<i64>) -> poem::Result<Response> {
+    let found = groups(session::state(req))
+        .await?
+        .into_iter()
+        .find_map(|g| {
+            let name = g.name;
+            g.keys.into_iter().find(|k| k.id == id).map(|k| (name, k))
+        });
+    let Some((brand, key)) = found.filter(|(_, k)| k.revoked.is_none()) else {
+        return Err(not_found());
+    };
+    let p = RevokePage {
+        l: Layout::new(req, "Revoke key", "keys", Some(admin.signed_in())),
+        csrf: admin.csrf.clone(),
+        brand,
+        key,
+    };
+    Ok(render(req, p, StatusCode::OK))
+}
+
+#[handler]
+pub async fn revoke(
+    req: &Request,
+    admin: Admin,
+    Path(id): Path<i64>,
+    Form(f): Form<session::CsrfOnly>,
+) -> poem::Result<Response> {
+    admin.check_csrf(&f.csrf)?;
+    // The API reads keys from SQLite on every request, so this takes effect at once.
+    match session::state(req).db(move |c| keys::revoke(c, id)).await {
+        Ok(()) => Ok(redirect_with_flash(
+            req,
+            "/settings/api-keys",
+            "key_revoked",
+        )),
+        Err(StoreError::NotFound) => Err(not_found()),
+        Err(e) => Err(internal(e)),
+    }
+}

@@ -1,0 +1,139 @@
+//! Sign-in and sign-out. Every failure, throttled or not, gets the same message, so the page
+//! tells nobody which emails have accounts or when a lock is on.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use poem::http::StatusCode;
+use poem::web::Form;
+use poem::{Request, Response, handler};
+use serde::Deserialize;
+
+use super::account::{burn_verify, normalize_email, verify_password};
+use super::page::{Layout, internal, redirect, redirect_with_flash, render};
+use super::session::{
+    self, Admin, CsrfOnly, SESSION_COOKIE, check_pre_csrf, pre_csrf, with_pre_csrf,
+};
+use crate::domain::time::now;
+use crate::store::admins;
+
+pub const FAILED: &str =
+    "Wrong email or password. After several failed attempts, sign-in pauses for 15 minutes.";
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    csrf: String,
+    email: String,
+    password: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+struct LoginPage {
+    l: Layout,
+    csrf: String,
+    email: String,
+    error: Option<&'static str>,
+}
+
+/// The client's address as the socket saw it. Not X-Forwarded-For: a client could forge that
+/// to dodge the per-IP limit (behind a proxy every client shares the proxy's count instead).
+fn client_ip(req: &Request) -> String {
+    req.remote_addr()
+        .as_socket_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn page(req: &Request, csrf: String, email: String, error: Option<&'static str>) -> LoginPage {
+    LoginPage {
+        l: Layout::new(req, "Sign in", "", None),
+        csrf,
+        email,
+        error,
+    }
+}
+
+#[handler]
+pub async fn form(req: &Request) -> poem::Result<Response> {
+    let state = session::state(req);
+    if state.db(|c| admins::count(c)).await.map_err(internal)? == 0 {
+        return Ok(redirect("/setup"));
+    }
+    if Admin::current(req).await?.is_some() {
+        return Ok(redirect("/settings"));
+    }
+    let (csrf, new) = pre_csrf(req);
+    let resp = render(
+        req,
+        page(req, csrf.clone(), String::new(), None),
+        StatusCode::OK,
+    );
+    Ok(with_pre_csrf(req, resp, &csrf, new))
+}
+
+#[handler]
+pub async fn submit(req: &Request, Form(f): Form<LoginForm>) -> poem::Result<Response> {
+    check_pre_csrf(req, &f.csrf)?;
+    let state = session::state(req);
+    let ip = client_ip(req);
+    let email = normalize_email(&f.email).unwrap_or_default();
+    let failed = |f: LoginForm| {
+        render(
+            req,
+            page(req, f.csrf, f.email, Some(FAILED)),
+            StatusCode::UNAUTHORIZED,
+        )
+    };
+    if !state.settings.throttle.allowed(&email, &ip, now()) {
+        return Ok(failed(f));
+    }
+    let (lookup, password) = (email.clone(), f.password.clone());
+    let admin_id = state
+        .db(move |c| {
+            Ok(match admins::find_by_email(c, &lookup)? {
+                Some(a) if verify_password(&password, &a.password_hash) => Some(a.id),
+                Some(_) => None,
+                None => {
+                    burn_verify(&password);
+                    None
+                }
+            })
+        })
+        .await
+        .map_err(internal)?;
+    let Some(admin_id) = admin_id else {
+        state.settings.throttle.failed(&email, &ip, now());
+        return Ok(failed(f));
+    };
+    state.settings.throttle.succeeded(&email);
+    let mut resp = redirect_with_flash(req, "/settings", "signed_in");
+    session::start(req, &mut resp, admin_id).await?;
+    Ok(resp)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "logout.html")]
+struct LogoutPage {
+    l: Layout,
+}
+
+/// A page with the sign-out button, for whoever types /logout (sign-out itself is a POST).
+#[handler]
+pub async fn confirm(req: &Request, admin: Admin) -> Response {
+    let l = Layout::new(req, "Sign out", "", Some(admin.signed_in()));
+    render(req, LogoutPage { l }, StatusCode::OK)
+}
+
+#[handler]
+pub async fn submit_logout(
+    req: &Request,
+    admin: Admin,
+    Form(f): Form<CsrfOnly>,
+) -> poem::Result<Response> {
+    admin.check_csrf(&f.csrf)?;
+    admin.end(session::state(req)).await?;
+    let mut resp = redirect_with_flash(req, "/login", "signed_out");
+    session::clear_cookie(req, &mut resp, SESSION_COOKIE);
+    Ok(resp)
+}

@@ -1,0 +1,173 @@
+//! What every settings page shares: the layout data, flash messages, the security headers,
+//! and the error pages (the settings pages' one error type is a rendered page).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use poem::http::StatusCode;
+use poem::web::Redirect;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response};
+
+use super::session::{self, FLASH_COOKIE};
+
+/// The signed-in admin as the layout shows them (the CSRF token feeds the sign-out form).
+pub struct SignedIn {
+    pub email: String,
+    pub csrf: String,
+}
+
+pub struct Flash {
+    pub kind: &'static str,
+    pub text: &'static str,
+}
+
+pub struct Layout {
+    pub title: &'static str,
+    /// Which navigation entry is current: "brands", "keys" or "".
+    pub active: &'static str,
+    pub user: Option<SignedIn>,
+    pub flash: Option<Flash>,
+}
+
+impl Layout {
+    pub fn new(
+        req: &Request,
+        title: &'static str,
+        active: &'static str,
+        user: Option<SignedIn>,
+    ) -> Layout {
+        Layout {
+            title,
+            active,
+            user,
+            flash: session::cookie(req, FLASH_COOKIE).and_then(flash_text),
+        }
+    }
+}
+
+/// Flash messages travel as a short code in a cookie across one redirect; only these fixed
+/// texts can ever be shown, so a forged cookie can't put words on the page.
+fn flash_text(code: &str) -> Option<Flash> {
+    let (kind, text) = match code {
+        "setup_done" => (
+            "ok",
+            "Your admin account is ready. Next: create a brand, then generate its API key.",
+        ),
+        "signed_in" => ("ok", "Signed in."),
+        "signed_out" => ("ok", "You are signed out."),
+        "brand_created" => ("ok", "Brand created."),
+        "brand_renamed" => ("ok", "Brand renamed."),
+        "key_revoked" => (
+            "ok",
+            "Key revoked. API calls with it are refused from now on.",
+        ),
+        "already_set_up" => (
+            "info",
+            "Setup is already done. Sign in with the admin account.",
+        ),
+        _ => return None,
+    };
+    Some(Flash { kind, text })
+}
+
+/// A rendered page with its status; clears a flash cookie the page has just shown.
+pub fn render(req: &Request, tpl: impl IntoResponse, status: StatusCode) -> Response {
+    let mut resp = tpl.into_response();
+    resp.set_status(status);
+    if session::cookie(req, FLASH_COOKIE).is_some() {
+        session::clear_cookie(req, &mut resp, FLASH_COOKIE);
+    }
+    resp
+}
+
+/// 303 See Other: after a POST the browser follows with a GET.
+pub fn redirect(to: &str) -> Response {
+    Redirect::see_other(to).into_response()
+}
+
+/// A redirect that shows `flash` on the next page.
+pub fn redirect_with_flash(req: &Request, to: &str, flash: &'static str) -> Response {
+    let mut resp = redirect(to);
+    session::set_cookie(req, &mut resp, FLASH_COOKIE, flash, Some(60));
+    resp
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    l: Layout,
+    heading: &'static str,
+    message: &'static str,
+}
+
+fn error_page(status: StatusCode, heading: &'static str, message: &'static str) -> poem::Error {
+    let l = Layout {
+        title: heading,
+        active: "",
+        user: None,
+        flash: None,
+    };
+    let mut resp = ErrorPage {
+        l,
+        heading,
+        message,
+    }
+    .into_response();
+    resp.set_status(status);
+    poem::Error::from_response(resp)
+}
+
+/// A POST without the form's CSRF token: refused before anything changes.
+pub fn forbidden() -> poem::Error {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "This form can't be accepted",
+        "It was not sent from this Trcker page, or the page is too old. Go back, reload the page and try again.",
+    )
+}
+
+pub fn not_found() -> poem::Error {
+    error_page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is nothing here. It may have been removed.",
+    )
+}
+
+/// A bug or a database failure: logged (store errors carry no secrets), not shown.
+pub fn internal(e: impl std::fmt::Display) -> poem::Error {
+    tracing::error!(error = %e, "settings page failed");
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The server could not complete this request. Try again; if it keeps failing, check the server's log.",
+    )
+}
+
+/// The security baseline of every settings page, on errors and redirects too (poem's
+/// `SetHeader` skips responses that travel as errors, so this converts them first).
+pub fn secured<E: Endpoint + 'static>(ep: E) -> impl Endpoint {
+    ep.around(|ep, req| async move {
+        let mut resp = match ep.call(req).await {
+            Ok(r) => r.into_response(),
+            // A body that is no urlencoded form (say, a cross-site `text/plain` post) carries
+            // no readable CSRF token: the same 403, not poem's 415.
+            Err(e) if e.is::<poem::error::ParseFormError>() => forbidden().into_response(),
+            Err(e) => e.into_response(),
+        };
+        let h = resp.headers_mut();
+        for (name, value) in [
+            (
+                "content-security-policy",
+                "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            ),
+            ("x-content-type-options", "nosniff"),
+            ("referrer-policy", "same-origin"),
+            ("x-frame-options", "DENY"),
+            // Pages show keys and tokens: never keep them in a cache.
+            ("cache-control", "no-store"),
+        ] {
+            h.insert(name, poem::http::HeaderValue::from_static(value));
+        }
+        Ok(resp)
+    })
+}

@@ -1,0 +1,111 @@
+//! Failed sign-ins, counted per account and per client IP in fixed windows. In memory: a
+//! restart forgets them, which costs an attacker a restart they cannot cause.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// How long failures are remembered, and how many each key may have in that time.
+pub const WINDOW_SECS: i64 = 15 * 60;
+/// Per account: a few typos are fine, guessing is not.
+pub const ACCOUNT_LIMIT: u32 = 5;
+/// Per IP: higher, so one office behind NAT does not lock itself out as fast, but still far
+/// too low for spraying passwords over many accounts.
+pub const IP_LIMIT: u32 = 20;
+/// Past this many tracked keys, expired ones are dropped (bounds memory under a flood).
+const PRUNE_AT: usize = 10_000;
+
+#[derive(Hash, PartialEq, Eq, Clone)]
+enum Key {
+    Account(String),
+    Ip(String),
+}
+
+#[derive(Clone, Copy)]
+struct Window {
+    start: i64,
+    failures: u32,
+}
+
+#[derive(Default)]
+pub struct Throttle {
+    seen: Mutex<HashMap<Key, Window>>,
+}
+
+impl Throttle {
+    /// Whether a sign-in for `email` from `ip` may be tried at `now`.
+    pub fn allowed(&self, email: &str, ip: &str, now: i64) -> bool {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let under = |k: Key, limit: u32| {
+            seen.get(&k)
+                .is_none_or(|w| now - w.start >= WINDOW_SECS || w.failures < limit)
+        };
+        under(Key::Account(email.to_string()), ACCOUNT_LIMIT)
+            && under(Key::Ip(ip.to_string()), IP_LIMIT)
+    }
+
+    pub fn failed(&self, email: &str, ip: &str, now: i64) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= PRUNE_AT {
+            seen.retain(|_, w| now - w.start < WINDOW_SECS);
+        }
+        for k in [Key::Account(email.to_string()), Key::Ip(ip.to_string())] {
+            let w = seen.entry(k).or_insert(Window {
+                start: now,
+                failures: 0,
+            });
+            if now - w.start >= WINDOW_SECS {
+                *w = Window {
+                    start: now,
+                    failures: 0,
+                };
+            }
+            w.failures += 1;
+        }
+    }
+
+    /// A correct password clears the account's count (not the IP's: one good account must not
+    /// reset a spray over others).
+    pub fn succeeded(&self, email: &str) {
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&Key::Account(email.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_limit_then_window_expiry() {
+        let t = Throttle::default();
+        for _ in 0..ACCOUNT_LIMIT {
+            assert!(t.allowed("a@x.io", "1.1.1.1", 100));
+            t.failed("a@x.io", "1.1.1.1", 100);
+        }
+        assert!(!t.allowed("a@x.io", "1.1.1.1", 100));
+        assert!(
+            !t.allowed("a@x.io", "2.2.2.2", 100),
+            "the account is locked from any IP"
+        );
+        assert!(
+            t.allowed("b@x.io", "1.1.1.1", 100),
+            "other accounts from the IP are not"
+        );
+        assert!(t.allowed("a@x.io", "1.1.1.1", 100 + WINDOW_SECS));
+    }
+
+    #[test]
+    fn ip_limit_spans_accounts_and_success_clears_only_the_account() {
+        let t = Throttle::default();
+        for i in 0..IP_LIMIT {
+            t.failed(&format!("u{i}@x.io"), "9.9.9.9", 5);
+        }
+        assert!(!t.allowed("new@x.io", "9.9.9.9", 5));
+        assert!(t.allowed("new@x.io", "8.8.8.8", 5));
+        t.failed("c@x.io", "7.7.7.7", 5);
+        t.succeeded("u0@x.io");
+        assert!(!t.allowed("u0@x.io", "9.9.9.9", 5));
+    }
+}

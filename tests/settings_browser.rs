@@ -1,0 +1,345 @@
+//! The settings pages in a real browser: headless Chromium driven through chromedriver
+//! (WebDriver) against the real server on a loopback port. Skips with a note when Chromium or
+//! chromedriver is missing, except where `CI` is set: there it fails.
+//!
+//! Also screenshots the keys page: into the target dir, or over `docs/keys-page.png` (the
+//! README's) with `UPDATE_SCREENSHOTS=1`.
+
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use trcker::{AppState, Config};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const EMAIL: &str = "owner@example.com";
+const PASSWORD: &str = "correct horse battery";
+
+/// chromedriver, killed when the test ends however it ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_driver() -> (Driver, String) {
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not start listening"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (driver, format!("http://127.0.0.1:{port}"))
+}
+
+async fn browser(webdriver: &str) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1280,1000"
+            ]
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(webdriver)
+        .await
+        .expect("a WebDriver session with Chromium")
+}
+
+/// The real server in-process on a random loopback port; the sender stops it.
+async fn start_server(dir: &Path) -> (SocketAddr, String, tokio::sync::oneshot::Sender<()>) {
+    let state = AppState::open(Config::for_data_dir(dir.to_path_buf())).unwrap();
+    let token = state.settings.setup_token().to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(trcker::serve(state, listener, async move {
+        let _ = stopped.await;
+    }));
+    (addr, token, stop)
+}
+
+async fn fill(c: &Client, css: &str, value: &str) {
+    let e = c.find(Locator::Css(css)).await.unwrap();
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The page's visible text ("" while a navigation swaps the document).
+async fn body_text(c: &Client) -> String {
+    match c
+        .execute(
+            "return document.body ? document.body.innerText : ''",
+            vec![],
+        )
+        .await
+    {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+async fn path(c: &Client) -> String {
+    c.current_url().await.unwrap().path().to_string()
+}
+
+/// Wait for the navigation a click started to land on `expected` (clicks return before).
+async fn wait_path(c: &Client, expected: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let now = path(c).await;
+        let ready = c.execute("return document.readyState", vec![]).await;
+        if now == expected && ready.is_ok_and(|r| r == "complete") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still at {now}, expected {expected}: {}",
+            body_text(c).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Wait until the page's text contains `needle`.
+async fn wait_text(c: &Client, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !body_text(c).await.contains(needle) {
+        assert!(
+            Instant::now() < deadline,
+            "no {needle:?} in: {}",
+            body_text(c).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A screenshot for people checking the look, under target/tmp (not committed).
+async fn snap(c: &Client, name: &str) {
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(Path::new(env!("CARGO_TARGET_TMPDIR")).join(name), png);
+    }
+}
+
+async fn offers_status(base: &str, key: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{base}/api/v1/offers"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_journey_in_headless_chromium() {
+    let missing: Vec<&str> = [CHROMEDRIVER, CHROMIUM]
+        .into_iter()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    if !missing.is_empty() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but {missing:?} is missing: install the chromium and chromium-driver packages"
+        );
+        eprintln!(
+            "SKIPPED admin_journey_in_headless_chromium: {missing:?} not installed (apt-get install chromium chromium-driver)"
+        );
+        return;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, token, stop) = start_server(dir.path()).await;
+    let base = format!("http://{addr}");
+    let (_driver, webdriver) = start_driver().await;
+    let c = browser(&webdriver).await;
+
+    // First run: any settings page leads to setup, which takes the printed token.
+    c.goto(&format!("{base}/settings/api-keys")).await.unwrap();
+    wait_path(&c, "/setup").await;
+    snap(&c, "setup.png").await;
+    fill(&c, "#token", &token).await;
+    fill(&c, "#email", EMAIL).await;
+    fill(&c, "#password", PASSWORD).await;
+    fill(&c, "#password2", PASSWORD).await;
+    click(&c, "form[action='/setup'] button[type=submit]").await;
+    wait_path(&c, "/settings/brands").await;
+    wait_text(&c, "Your admin account is ready.").await;
+
+    // Sign out, then a wrong password shows the error, then the right one signs in.
+    click(&c, "header form[action='/logout'] button").await;
+    wait_path(&c, "/login").await;
+    wait_text(&c, "You are signed out.").await;
+    fill(&c, "#email", EMAIL).await;
+    fill(&c, "#password", "not my password").await;
+    click(&c, "form[action='/login'] button").await;
+    let error = c
+        .wait()
+        .for_element(Locator::Css("#login-error"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(error.contains("Wrong email or password"), "{error}");
+    snap(&c, "login-error.png").await;
+    wait_path(&c, "/login").await;
+    fill(&c, "#email", EMAIL).await;
+    fill(&c, "#password", PASSWORD).await;
+    click(&c, "form[action='/login'] button").await;
+    wait_path(&c, "/settings/api-keys").await;
+
+    // A brand, then a key for it.
+    c.goto(&format!("{base}/settings/brands")).await.unwrap();
+    fill(&c, "#brand-name", "Acme Shoes").await;
+    click(&c, "form[action='/settings/brands'] button").await;
+    wait_text(&c, "Brand created.").await;
+
+    // A forged POST (same origin, the session cookie goes along) without the CSRF token is
+    // refused and changes nothing.
+    c.execute(
+        "const f = document.createElement('form'); f.method = 'post'; f.action = '/settings/brands';
+         const i = document.createElement('input'); i.name = 'name'; i.value = 'Forged Brand';
+         f.appendChild(i); document.body.appendChild(f); f.submit();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.wait()
+        .for_element(Locator::XPath("//h1[contains(., 'can')]"))
+        .await
+        .unwrap();
+    assert!(body_text(&c).await.contains("This form can"));
+    snap(&c, "forbidden.png").await;
+    c.goto(&format!("{base}/settings/brands")).await.unwrap();
+    let brands = body_text(&c).await;
+    snap(&c, "brands.png").await;
+    assert!(
+        brands.contains("Acme Shoes") && !brands.contains("Forged Brand"),
+        "{brands}"
+    );
+
+    c.find(Locator::LinkText("API keys"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(&c, "#key-name", "shop backend").await;
+    click(&c, "form[action='/settings/api-keys'] button").await;
+    let key = c
+        .wait()
+        .for_element(Locator::Css("#new-key"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .expect("the key is on the page");
+    assert!(key.starts_with("trk_"), "{key}");
+    assert!(body_text(&c).await.contains("Store this key now."));
+    // JavaScript is on here, so the copy button has been revealed.
+    assert!(
+        c.find(Locator::Css("button.copy"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    c.screenshot()
+        .await
+        .map(|png| {
+            // The README's copy is refreshed on request only, so `cargo test` leaves the tree clean.
+            let out = if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/keys-page.png")
+            } else {
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("keys-page.png")
+            };
+            std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+            std::fs::write(out, png).unwrap();
+        })
+        .unwrap();
+
+    // A phone-sized window: nothing sticks out sideways (the key table turns into cards).
+    c.set_window_size(390, 900).await.unwrap();
+    let overflow = c
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(overflow, json!(0), "horizontal overflow on a narrow screen");
+    snap(&c, "keys-page-narrow.png").await;
+    c.set_window_size(1280, 1000).await.unwrap();
+
+    assert_eq!(offers_status(&base, &key).await, 200);
+
+    // Revoke through the confirmation page.
+    c.goto(&format!("{base}/settings/api-keys")).await.unwrap();
+    assert!(
+        !c.source().await.unwrap().contains(&key),
+        "the full key is shown only once"
+    );
+    c.find(Locator::Css("a.danger"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "Revoke key “shop backend”?").await;
+    snap(&c, "revoke.png").await;
+    assert!(path(&c).await.ends_with("/revoke"));
+    click(&c, "form button.danger").await;
+    wait_text(&c, "Key revoked.").await;
+    assert_eq!(offers_status(&base, &key).await, 401);
+
+    c.close().await.unwrap();
+    let _ = stop.send(());
+}
