@@ -72,6 +72,10 @@ pub enum Command {
     /// Print the OpenAPI spec (JSON) that the server publishes at /api/v1/openapi.json
     Openapi,
     /// Fill a data dir with synthetic clicks and conversions (for benchmarks and demos)
+    ///
+    /// Adds a brand (default "seed"), offers and partners, then clicks spread evenly over the
+    /// last --days and conversions crediting some of them, with their report rollups. Run it
+    /// with the server stopped: a running server learns of the new offers at its next start.
     Seed(SeedArgs),
 }
 
@@ -83,14 +87,17 @@ pub struct SeedArgs {
     /// Conversions to generate (at most --clicks), each crediting one of the clicks
     #[arg(long, default_value_t = 500_000, value_name = "N")]
     pub conversions: u64,
+    /// How many days back from now the clicks spread over
     #[arg(long, default_value_t = 30, value_name = "DAYS",
           value_parser = clap::value_parser!(i64).range(1..=366))]
     pub days: i64,
     /// The brand to seed (created if missing); new offers and partners are added to it
     #[arg(long, default_value = "seed", value_name = "NAME")]
     pub brand: String,
+    /// Offers to create (cpa and revshare, in USD, EUR and GBP)
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub offers: usize,
+    /// Partners to create
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub partners: usize,
     #[command(flatten)]

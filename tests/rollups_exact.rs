@@ -292,10 +292,13 @@ fn expected(
     conn: &rusqlite::Connection,
     group_by: &str,
     tz: Tz,
-    from: NaiveDate,
-    to: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
+    (only_offer, only_partner): Filter,
 ) -> (BTreeMap<GroupKey, M>, BTreeMap<String, M>) {
     let local_day = |ts: i64| tz.timestamp_opt(ts, 0).unwrap().date_naive();
+    let wanted = |offer: i64, partner: i64| {
+        only_offer.is_none_or(|o| o == offer) && only_partner.is_none_or(|p| p == partner)
+    };
     let parts: Vec<&str> = group_by.split(',').collect();
     let grain = parts
         .iter()
@@ -334,7 +337,10 @@ fn expected(
     let mut rows = s.query([]).unwrap();
     while let Some(r) = rows.next().unwrap() {
         let ts: i64 = r.get(0).unwrap();
-        if local_day(ts) < from || local_day(ts) > to {
+        if local_day(ts) < from
+            || local_day(ts) > to
+            || !wanted(r.get(1).unwrap(), r.get(2).unwrap())
+        {
             continue;
         }
         let m = M {
@@ -362,7 +368,10 @@ fn expected(
     let mut rows = s.query([]).unwrap();
     while let Some(r) = rows.next().unwrap() {
         let ts: i64 = r.get(0).unwrap();
-        if local_day(ts) < from || local_day(ts) > to {
+        if local_day(ts) < from
+            || local_day(ts) > to
+            || !wanted(r.get(1).unwrap(), r.get(2).unwrap())
+        {
             continue;
         }
         let status: String = r.get(5).unwrap();
@@ -404,24 +413,43 @@ fn metrics(v: &Value) -> M {
     }
 }
 
+/// `offer_id` and `partner_id` filters of a report.
+type Filter = (Option<i64>, Option<i64>);
+
 /// Fetch the report and compare it with the raw aggregation.
 async fn check<E: Endpoint>(app: &App<E>, group_by: &str, zone: &str, from: &str, to: &str) {
+    check_filtered(app, group_by, zone, from, to, (None, None)).await;
+}
+
+async fn check_filtered<E: Endpoint>(
+    app: &App<E>,
+    group_by: &str,
+    zone: &str,
+    from: &str,
+    to: &str,
+    filter: Filter,
+) {
     let tz: Tz = zone.parse().unwrap();
-    let resp = app
+    let mut req = app
         .cli
         .get("/api/v1/reports")
         .header("Authorization", &app.auth)
         .query("group_by", &group_by)
         .query("timezone", &zone)
         .query("from", &from)
-        .query("to", &to)
-        .send()
-        .await;
+        .query("to", &to);
+    if let Some(o) = filter.0 {
+        req = req.query("offer_id", &o);
+    }
+    if let Some(p) = filter.1 {
+        req = req.query("partner_id", &p);
+    }
+    let resp = req.send().await;
     resp.assert_status_is_ok();
     let body: Value = resp.json().await.value().deserialize();
     let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
     let conn = app.state.pool.get().unwrap();
-    let (want, want_totals) = expected(&conn, group_by, tz, day(from), day(to));
+    let (want, want_totals) = expected(&conn, group_by, tz, (day(from), day(to)), filter);
 
     let mut got: BTreeMap<GroupKey, M> = BTreeMap::new();
     for row in body["data"].as_array().unwrap() {
@@ -441,7 +469,7 @@ async fn check<E: Endpoint>(app: &App<E>, group_by: &str, zone: &str, from: &str
             "{group_by} {zone}: row {k:?} twice"
         );
     }
-    let ctx = format!("group_by={group_by} timezone={zone} {from}..{to}");
+    let ctx = format!("group_by={group_by} timezone={zone} {from}..{to} filter={filter:?}");
     // Every group with data is reported with exactly the raw metrics ...
     for (k, m) in &want {
         assert_eq!(got.get(k), Some(m), "{ctx}: group {k:?}");
@@ -470,9 +498,13 @@ async fn check<E: Endpoint>(app: &App<E>, group_by: &str, zone: &str, from: &str
 
 async fn check_all<E: Endpoint>(app: &App<E>, ranges: &[(String, String)]) {
     for zone in ZONES {
-        for g in GROUPS {
-            for (from, to) in ranges {
+        for (from, to) in ranges {
+            for g in GROUPS {
                 check(app, g, zone, from, to).await;
+            }
+            let (o, p) = (app.offers[0], app.partners[app.partners.len() - 1]);
+            for filter in [(Some(o), None), (None, Some(p)), (Some(o), Some(p))] {
+                check_filtered(app, "day,partner", zone, from, to, filter).await;
             }
         }
     }
@@ -563,7 +595,9 @@ async fn migration_backfills_rollups_from_raw_rows() {
     let key = trcker::admin_cli::create_key(dir.path(), "prop", "test")
         .unwrap()
         .key;
-    let state = AppState::open(Config::for_data_dir(dir.path().to_path_buf())).unwrap();
+    let mut config = Config::for_data_dir(dir.path().to_path_buf());
+    config.rate_limit = 1_000_000;
+    let state = AppState::open(config).unwrap();
     let app = App {
         cli: TestClient::new(trcker::build_app(state.clone())),
         state,
