@@ -11,6 +11,7 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::checkpoint::{Checkpointer, WRITER_CHECKPOINT_PAGES};
 use crate::store::clicks::{self, ClickRow};
 use crate::store::conversions::{self, Conversion, NewConversion};
 use crate::store::rollups::Pending;
@@ -53,6 +54,7 @@ enum Msg {
 pub struct Writer {
     tx: mpsc::Sender<Msg>,
     handle: Mutex<Option<JoinHandle<()>>>,
+    checkpointer: Checkpointer,
 }
 
 /// The writer is gone (stopped, or its thread died): the request can't be acknowledged.
@@ -62,6 +64,8 @@ pub struct WriterGone;
 impl Writer {
     pub fn start(data_dir: &Path) -> anyhow::Result<Writer> {
         let conn = crate::db::connect(data_dir)?;
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+        let checkpointer = Checkpointer::start(data_dir)?;
         let (tx, rx) = mpsc::channel(QUEUE);
         let handle = std::thread::Builder::new()
             .name("trcker-writer".into())
@@ -69,6 +73,7 @@ impl Writer {
         Ok(Writer {
             tx,
             handle: Mutex::new(Some(handle)),
+            checkpointer,
         })
     }
 
@@ -89,6 +94,7 @@ impl Writer {
             let _ = self.tx.blocking_send(Msg::Stop);
             let _ = h.join();
         }
+        self.checkpointer.stop();
     }
 }
 
