@@ -2,6 +2,7 @@
 //! in here; tests build the very same app from a `Config`.
 
 pub mod admin_cli;
+pub mod allocator;
 pub mod api;
 pub mod cli;
 pub mod config;

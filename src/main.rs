@@ -37,6 +37,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 secure_cookies,
                 public_url,
             };
+            trcker::allocator::limit_arenas();
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(trcker::server::run(config))
         }

@@ -10,6 +10,7 @@ pub mod pagination;
 pub mod partners;
 pub mod rate_limit;
 pub mod reports;
+pub mod serde_json_payload;
 
 use poem::Request;
 use poem_openapi::{OpenApiService, Tags};

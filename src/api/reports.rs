@@ -3,13 +3,14 @@
 use chrono::NaiveDate;
 use poem::web::Data;
 use poem_openapi::param::Query;
-use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{Object, OpenApi};
+use serde::Serialize;
 
 use super::ApiTags;
 use super::auth::BrandKey;
 use super::errors::ApiError;
+use super::serde_json_payload::SerdeJson;
 use crate::domain::money::Money;
 use crate::domain::report::{self, GroupBy, Range, TimeGrain};
 use crate::domain::time::parse_timezone;
@@ -19,7 +20,7 @@ use crate::store::reports::{self as store, Metrics};
 const MAX_DAYS: i64 = 366;
 
 /// One group's metrics. Group keys not in `group_by` are `null`.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Serialize, Debug, Clone)]
 #[oai(example)]
 pub struct ReportRow {
     /// Bucket start, RFC 3339 with the zone's offset (`group_by=hour`).
@@ -50,10 +51,11 @@ pub struct ReportRow {
     pub sub5: Option<String>,
     pub currency: String,
     #[oai(flatten)]
+    #[serde(flatten)]
     pub metrics: ReportMetrics,
 }
 
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Serialize, Debug, Clone)]
 pub struct ReportMetrics {
     pub clicks: i64,
     pub unique_clicks: i64,
@@ -71,14 +73,15 @@ pub struct ReportMetrics {
 }
 
 /// Totals of one currency over the whole range.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Serialize, Debug, Clone)]
 pub struct ReportTotal {
     pub currency: String,
     #[oai(flatten)]
+    #[serde(flatten)]
     pub metrics: ReportMetrics,
 }
 
-#[derive(Object, Debug)]
+#[derive(Object, Serialize, Debug)]
 pub struct Report {
     pub data: Vec<ReportRow>,
     /// One object per currency present (a zero `USD` one when the range has no data).
@@ -170,7 +173,7 @@ impl ReportsApi {
         group_by: Query<Option<String>>,
         /// IANA zone name, e.g. `Asia/Kolkata` (default `UTC`).
         timezone: Query<Option<String>>,
-    ) -> Result<Json<Report>, ApiError> {
+    ) -> Result<SerdeJson<Report>, ApiError> {
         let tz_name = timezone.0.unwrap_or_else(|| "UTC".into());
         let tz = parse_timezone(&tz_name).ok_or_else(|| {
             ApiError::validation(format!("timezone: unknown IANA zone {tz_name:?}"))
@@ -242,6 +245,6 @@ impl ReportsApi {
                 metrics: metrics(m),
             })
             .collect();
-        Ok(Json(Report { data, totals }))
+        Ok(SerdeJson(Report { data, totals }))
     }
 }
