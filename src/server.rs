@@ -12,7 +12,7 @@ use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Route, Server, get
 
 use crate::api::{self, auth::ApiGate, errors::map_error};
 use crate::state::AppState;
-use crate::tracking::redirect;
+use crate::tracking::fast_path::ClicksFirst;
 
 /// Scalar, with its web fonts switched off so `/docs` makes no request outside the instance,
 /// and the Bearer key scheme preselected so a developer can paste a key straight away.
@@ -61,15 +61,17 @@ pub fn build_app(state: AppState) -> impl Endpoint {
             "/docs",
             get(make_sync(move |_| Html(docs.clone()))).with(Compression::new()),
         )
-        .at("/c/:offer_id/:partner_id", get(redirect::click))
         .at("/healthz", get(healthz))
         .at(
             "/",
             get(make_sync(|_| poem::web::Redirect::see_other("/settings"))),
         );
-    crate::settings::mount(routes)
+    let app = crate::settings::mount(routes)
         .with(SetHeader::new().overriding("X-Content-Type-Options", "nosniff"))
-        .data(state)
+        .data(state.clone())
+        .map_to_response()
+        .boxed();
+    ClicksFirst { state, app }
 }
 
 /// Serve until `shutdown` resolves; in-flight requests finish, then queued writes commit.

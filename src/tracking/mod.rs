@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod checkpoint;
+pub mod fast_path;
 pub mod redirect;
 pub mod unique;
 pub mod writer;

@@ -3,9 +3,7 @@
 use std::sync::Mutex;
 
 use poem::http::StatusCode;
-use poem::web::{Data, Path, Query, RemoteAddr};
-use poem::{Request, Response, handler};
-use serde::Deserialize;
+use poem::{Request, Response};
 
 use super::writer::{WriteOp, WriteReply};
 use crate::domain::macros::{MacroValues, expand};
@@ -15,15 +13,6 @@ use crate::store::clicks::ClickRow;
 
 const MAX_SUB: usize = 255;
 const MAX_HEADER: usize = 1024;
-
-#[derive(Deserialize, Default)]
-pub struct Subs {
-    sub1: Option<String>,
-    sub2: Option<String>,
-    sub3: Option<String>,
-    sub4: Option<String>,
-    sub5: Option<String>,
-}
 
 /// Keep at most `max` bytes, cut on a character boundary.
 fn truncate(mut s: String, max: usize) -> String {
@@ -54,6 +43,7 @@ fn click_id() -> String {
 fn not_found() -> Response {
     Response::builder()
         .status(StatusCode::NOT_FOUND)
+        .header("X-Content-Type-Options", "nosniff")
         .content_type("text/html; charset=utf-8")
         .body("<!doctype html><title>Link not found</title><h1>This link is not active</h1>")
 }
@@ -65,30 +55,40 @@ fn header(req: &Request, name: &str) -> Option<String> {
         .map(|s| truncate(s.to_string(), MAX_HEADER))
 }
 
-#[handler]
-pub async fn click(
-    req: &Request,
-    Path((offer_id, partner_id)): Path<(String, String)>,
-    subs: Option<Query<Subs>>,
-    remote: &RemoteAddr,
-    state: Data<&AppState>,
-) -> Response {
-    let (Ok(offer_id), Ok(partner_id)) = (offer_id.parse::<i64>(), partner_id.parse::<i64>())
-    else {
+/// `/c/{offer_id}/{partner_id}` → the two ids (anything else: `None`).
+fn ids(path: &str) -> Option<(i64, i64)> {
+    let mut parts = path.strip_prefix("/c/")?.split('/');
+    let offer = parts.next()?.parse().ok()?;
+    let partner = parts.next()?.parse().ok()?;
+    parts.next().is_none().then_some((offer, partner))
+}
+
+/// `sub1`…`sub5` of the query string, decoded, empty ones dropped, long ones cut.
+fn subs(query: Option<&str>) -> [Option<String>; 5] {
+    let mut subs: [Option<String>; 5] = Default::default();
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if let Some(i) = k
+            .strip_prefix("sub")
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| (1..=5).contains(n))
+        {
+            subs[i - 1] = clean(Some(v.into_owned()));
+        }
+    }
+    subs
+}
+
+/// Record the click, then 302 to the offer; 404 for links that are not live.
+pub async fn click(state: &AppState, req: &Request) -> Response {
+    let Some((offer_id, partner_id)) = ids(req.uri().path()) else {
         return not_found();
     };
     let Some(offer) = state.catalog.route(offer_id, partner_id) else {
         return not_found();
     };
-    let Query(subs) = subs.unwrap_or_default();
-    let subs = [
-        clean(subs.sub1),
-        clean(subs.sub2),
-        clean(subs.sub3),
-        clean(subs.sub4),
-        clean(subs.sub5),
-    ];
-    let ip = remote
+    let subs = subs(req.uri().query());
+    let ip = req
+        .remote_addr()
         .as_socket_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
@@ -130,5 +130,20 @@ pub async fn click(
             .status(StatusCode::SERVICE_UNAVAILABLE)
             .header("Retry-After", "1")
             .body("the click could not be recorded; try again"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_links() {
+        assert_eq!(ids("/c/12/34"), Some((12, 34)));
+        assert_eq!(ids("/c/12/34/"), None);
+        assert_eq!(ids("/c/12"), None);
+        assert_eq!(ids("/c/x/34"), None);
+        let s = subs(Some("sub1=a%20b&sub5=&sub3=x&sub6=no&sub=no"));
+        assert_eq!(s, [Some("a b".into()), None, Some("x".into()), None, None]);
     }
 }
