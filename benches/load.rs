@@ -337,7 +337,8 @@ fn main() {
     );
     let partner = post(
         "/partners",
-        serde_json::json!({"name": "Bench", "email": "bench@example.com"}),
+        // A fresh address each run: a reused store (BENCH_DATA_DIR) has the earlier ones.
+        serde_json::json!({"name": "Bench", "email": format!("bench-{}@example.com", std::process::id())}),
     );
 
     let click_url = format!("{}/c/{offer}/{partner}?sub1=bench", server.base);
