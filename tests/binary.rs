@@ -102,36 +102,26 @@ async fn real_binary_end_to_end() {
         .build()
         .unwrap();
     let api = |p: &str| format!("{}/api/v1{p}", server.base);
-    let health: Value = http
-        .get(format!("{}/healthz", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // One authenticated call: (status, JSON body).
+    let call = async |req: reqwest::RequestBuilder| -> (u16, Value) {
+        let resp = req.bearer_auth(&key).send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    };
+    let (_, health) = call(http.get(format!("{}/healthz", server.base))).await;
     assert_eq!(health, json!({"status": "ok"}));
 
-    let offer: Value = http
-        .post(api("/offers"))
-        .bearer_auth(&key)
-        .json(&json!({"name": "E2E", "destination_url": "https://shop.example.com/?c={click_id}", "payout": 4.2}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let partner: Value = http
-        .post(api("/partners"))
-        .bearer_auth(&key)
-        .json(&json!({"name": "P", "email": "p@example.com"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (s, offer) = call(http.post(api("/offers")).json(&json!({
+        "name": "E2E", "destination_url": "https://shop.example.com/?c={click_id}", "payout": 4.2
+    })))
+    .await;
+    assert_eq!(s, 201);
+    let (s, partner) = call(
+        http.post(api("/partners"))
+            .json(&json!({"name": "P", "email": "p@example.com"})),
+    )
+    .await;
+    assert_eq!(s, 201);
     let click = http
         .get(format!(
             "{}/c/{}/{}?sub1=e2e",
@@ -143,23 +133,13 @@ async fn real_binary_end_to_end() {
     assert_eq!(click.status().as_u16(), 302);
     let loc = click.headers()["location"].to_str().unwrap().to_string();
     let cid = loc.split("c=").nth(1).unwrap().to_string();
-    let conv = http
-        .post(api("/conversions"))
-        .bearer_auth(&key)
-        .json(&json!({"click_id": cid, "transaction_id": "e2e-1"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(conv.status().as_u16(), 201);
-    let report: Value = http
-        .get(api("/reports?group_by=offer"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (s, _) = call(
+        http.post(api("/conversions"))
+            .json(&json!({"click_id": cid, "transaction_id": "e2e-1"})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (_, report) = call(http.get(api("/reports?group_by=offer"))).await;
     assert_eq!(report["data"][0]["clicks"], 1);
     assert_eq!(report["data"][0]["conversions"], 1);
     assert_eq!(report["data"][0]["payout"], 4.2);
