@@ -1,5 +1,6 @@
 //! Types with their rules, no I/O.
 
+pub mod click_ids;
 pub mod ids;
 pub mod macros;
 pub mod money;

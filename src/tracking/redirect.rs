@@ -1,11 +1,10 @@
 //! `GET /c/{offer_id}/{partner_id}`: record the click, then 302 to the offer.
 
-use std::sync::Mutex;
-
 use poem::http::StatusCode;
 use poem::{Request, Response};
 
 use super::writer::{WriteOp, WriteReply};
+use crate::domain::click_ids::ClickIds;
 use crate::domain::macros::{MacroValues, expand};
 use crate::domain::time::now;
 use crate::state::AppState;
@@ -30,14 +29,13 @@ fn clean(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.is_empty()).map(|s| truncate(s, MAX_SUB))
 }
 
-/// Monotonic ULIDs: sortable as strings in creation order, 80 random bits each.
+/// Click ids for this process: time-ordered, unguessable.
 fn click_id() -> String {
-    static GEN: Mutex<Option<ulid::Generator>> = Mutex::new(None);
-    let mut g = GEN.lock().unwrap_or_else(|e| e.into_inner());
-    let g = g.get_or_insert_with(ulid::Generator::new);
-    g.generate()
-        .unwrap_or_else(|_| ulid::Ulid::new())
-        .to_string()
+    static IDS: ClickIds = ClickIds::new();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    IDS.next(now_ms).to_string()
 }
 
 fn not_found() -> Response {
