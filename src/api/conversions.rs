@@ -146,7 +146,7 @@ pub struct CreateConversion {
     pub transaction_id: Option<String>,
     /// Default `approved`.
     pub status: Option<ConversionStatus>,
-    /// RFC 3339; default now.
+    /// RFC 3339, from 2000 up to a day from now; default now.
     pub occurred_at: Option<String>,
 }
 
@@ -208,6 +208,9 @@ fn parse_time(field: &str, v: Option<String>, edge: DateEdge) -> Result<Option<i
     .transpose()
 }
 
+/// 2000-01-01T00:00:00Z.
+const EARLIEST_OCCURRED_AT: i64 = 946_684_800;
+
 pub struct ConversionsApi;
 
 #[OpenApi(tag = "ApiTags::Conversions")]
@@ -243,6 +246,15 @@ impl ConversionsApi {
             ),
             None => None,
         };
+        // Bounded so every time lands in a real report bucket (and the epoch's rounding never
+        // matters): from 2000 up to a day ahead, for clocks a little fast.
+        if occurred_at.is_some_and(|t| {
+            !(EARLIEST_OCCURRED_AT..=crate::domain::time::now() + 86_400).contains(&t)
+        }) {
+            return Err(ApiError::validation(
+                "occurred_at must be between 2000-01-01T00:00:00Z and a day from now",
+            ));
+        }
         let input = NewConversion {
             click_id: b.click_id,
             offer_id: b.offer_id,

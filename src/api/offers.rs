@@ -205,11 +205,6 @@ fn validate(f: &mut OfferFields) -> Result<(), ApiError> {
     if f.name.is_empty() || f.name.chars().count() > 200 {
         return Err(ApiError::validation("name must be 1-200 characters"));
     }
-    if !f.destination_url.is_ascii() || f.destination_url.contains(char::is_whitespace) {
-        return Err(ApiError::validation(
-            "destination_url must be ASCII without spaces; percent-encode other characters",
-        ));
-    }
     validate_destination(&f.destination_url).map_err(ApiError::validation)?;
     if f.payout_type == "revshare" && f.payout > Money(10_000) {
         return Err(ApiError::validation(
@@ -330,28 +325,42 @@ impl OffersApi {
             .map(|p| Money::from_json(p, "payout"))
             .transpose()
             .map_err(ApiError::validation)?;
-        let cur = state.db(move |c| store::get(c, brand, id)).await?;
-        if b.currency
-            .as_ref()
-            .is_some_and(|c| !c.eq_ignore_ascii_case(&cur.currency))
-        {
-            return Err(ApiError::validation(
-                "currency can't be changed once an offer exists; create a new offer instead",
-            ));
-        }
-        let mut fields = OfferFields {
-            name: b.name.unwrap_or(cur.name),
-            destination_url: b.destination_url.unwrap_or(cur.destination_url),
-            payout_type: b.payout_type.map_or(cur.payout_type, |t| t.as_str().into()),
-            payout: payout.unwrap_or(cur.payout),
-            currency: cur.currency,
-            status: b.status.map_or(cur.status, |s| s.as_str().into()),
-        };
-        validate(&mut fields)?;
+        let catalog = state.catalog.clone();
+        // Read, merge and write under one write lock, and update the catalog before it is
+        // released: two PATCHes can't undo each other, and the catalog ends as the table does.
         let offer = state
-            .db(move |c| store::update(c, brand, id, &fields))
-            .await?;
-        state.catalog.put_offer(&offer);
+            .db(move |c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let cur = store::get(&tx, brand, id)?;
+                if b.currency
+                    .as_ref()
+                    .is_some_and(|c| !c.eq_ignore_ascii_case(&cur.currency))
+                {
+                    return Ok(Err(ApiError::validation(
+                        "currency can't be changed once an offer exists; create a new offer instead",
+                    )));
+                }
+                let mut fields = OfferFields {
+                    name: b.name.unwrap_or(cur.name),
+                    destination_url: b.destination_url.unwrap_or(cur.destination_url),
+                    payout_type: b.payout_type.map_or(cur.payout_type, |t| t.as_str().into()),
+                    payout: payout.unwrap_or(cur.payout),
+                    currency: cur.currency,
+                    status: b.status.map_or(cur.status, |s| s.as_str().into()),
+                };
+                if let Err(e) = validate(&mut fields) {
+                    return Ok(Err(e));
+                }
+                let offer = store::update(&tx, brand, id, &fields)?;
+                catalog.put_offer(&offer);
+                if let Err(e) = tx.commit() {
+                    // Not written after all: put back what the table holds.
+                    catalog.put_offer(&store::get(c, brand, id)?);
+                    return Err(e.into());
+                }
+                Ok(Ok(offer))
+            })
+            .await??;
         Ok(Json(to_api(offer, &public_base(req))))
     }
 }

@@ -252,17 +252,30 @@ impl PartnersApi {
         body: JsonBody<UpdatePartner>,
     ) -> Result<Json<Partner>, ApiError> {
         let (brand, id, b) = (auth.0.brand_id, id.0, body.0);
-        let cur = state.db(move |c| store::get(c, brand, id)).await?;
-        let mut fields = PartnerFields {
-            name: b.name.unwrap_or(cur.name),
-            email: b.email.unwrap_or(cur.email),
-            status: b.status.map_or(cur.status, |s| s.as_str().into()),
-        };
-        validate(&mut fields)?;
+        let catalog = state.catalog.clone();
+        // One write lock for read, merge and write, with the catalog updated inside it (see
+        // offers' update).
         let partner = state
-            .db(move |c| store::update(c, brand, id, &fields))
-            .await?;
-        state.catalog.put_partner(&partner);
+            .db(move |c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let cur = store::get(&tx, brand, id)?;
+                let mut fields = PartnerFields {
+                    name: b.name.unwrap_or(cur.name),
+                    email: b.email.unwrap_or(cur.email),
+                    status: b.status.map_or(cur.status, |s| s.as_str().into()),
+                };
+                if let Err(e) = validate(&mut fields) {
+                    return Ok(Err(e));
+                }
+                let partner = store::update(&tx, brand, id, &fields)?;
+                catalog.put_partner(&partner);
+                if let Err(e) = tx.commit() {
+                    catalog.put_partner(&store::get(c, brand, id)?);
+                    return Err(e.into());
+                }
+                Ok(Ok(partner))
+            })
+            .await??;
         Ok(Json(to_api(partner)))
     }
 }

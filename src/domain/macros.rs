@@ -73,6 +73,19 @@ fn append_click_id(url: &mut String, click_id: &str) {
 
 /// A destination must be an absolute http(s) URL once its macros are filled.
 pub fn validate_destination(url: &str) -> Result<(), String> {
+    if url.chars().any(|c| c.is_control() || c.is_whitespace()) || !url.is_ascii() {
+        return Err(
+            "destination_url must be ASCII without spaces or control characters; percent-encode the rest"
+                .into(),
+        );
+    }
+    // A macro in the host would let a visitor choose where the link goes (`{sub1}` = `.evil.net`).
+    let authority = url.split_once("://").map_or("", |(_, rest)| {
+        rest.split(['/', '?', '#']).next().unwrap_or("")
+    });
+    if authority.contains('{') {
+        return Err("destination_url may use macros in its path and query, not in its host".into());
+    }
     let subs: [Option<String>; 5] = Default::default();
     let sample = expand(
         url,
@@ -148,5 +161,10 @@ mod tests {
         assert!(validate_destination("ftp://shop.test/").is_err());
         assert!(validate_destination("/relative").is_err());
         assert!(validate_destination("javascript:alert(1)").is_err());
+        assert!(validate_destination("https://shop.test{sub1}/").is_err());
+        assert!(validate_destination("https://{sub1}.shop.test/").is_err());
+        assert!(validate_destination("https://shop.test/\u{1}x").is_err());
+        assert!(validate_destination("https://shop.test/a b").is_err());
+        assert!(validate_destination("https://shop.test/{sub1}?x={sub2}#{click_id}").is_ok());
     }
 }

@@ -152,11 +152,16 @@ pub fn insert(
         }
         r => r?,
     };
-    if let Err(StoreError::NotFound) = partners::get(conn, brand_id, partner_id) {
-        return Err(invalid(
-            "validation_error",
-            format!("partner_id {partner_id} matches no partner of this brand"),
-        ));
+    match partners::get(conn, brand_id, partner_id) {
+        Err(StoreError::NotFound) => {
+            return Err(invalid(
+                "validation_error",
+                format!("partner_id {partner_id} matches no partner of this brand"),
+            ));
+        }
+        r => {
+            r?;
+        }
     }
     let payout = match offer.payout_type.as_str() {
         "revshare" => match n.amount {

@@ -32,11 +32,11 @@ pub fn create(conn: &Connection, brand_id: i64, name: &str) -> StoreResult<(ApiK
         "INSERT INTO api_keys (brand_id, name, prefix, hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![brand_id, name, prefix, hash, now()],
     )?;
-    let id = conn.last_insert_rowid();
-    let key = list(conn)?
-        .into_iter()
-        .find(|k| k.id == id)
-        .ok_or(StoreError::NotFound)?;
+    let key = super::one(conn.query_row(
+        &format!("{SELECT} WHERE k.id = ?1"),
+        [conn.last_insert_rowid()],
+        row,
+    ))?;
     Ok((key, full))
 }
 
@@ -53,26 +53,27 @@ pub fn find_active(conn: &Connection, hash: &[u8]) -> StoreResult<Option<KeyOwne
         .optional()?)
 }
 
+const SELECT: &str =
+    "SELECT k.id, k.brand_id, b.name, k.name, k.prefix, k.created_at, k.last_used_at,
+    k.revoked_at FROM api_keys k JOIN brands b ON b.id = k.brand_id";
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<ApiKey> {
+    Ok(ApiKey {
+        id: r.get(0)?,
+        brand_id: r.get(1)?,
+        brand_name: r.get(2)?,
+        name: r.get(3)?,
+        prefix: r.get(4)?,
+        created_at: r.get(5)?,
+        last_used_at: r.get(6)?,
+        revoked_at: r.get(7)?,
+    })
+}
+
 /// Every key of every brand, newest first (the settings page groups them by brand).
 pub fn list(conn: &Connection) -> StoreResult<Vec<ApiKey>> {
-    let mut stmt = conn.prepare(
-        "SELECT k.id, k.brand_id, b.name, k.name, k.prefix, k.created_at, k.last_used_at, k.revoked_at
-         FROM api_keys k JOIN brands b ON b.id = k.brand_id ORDER BY k.id DESC",
-    )?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(ApiKey {
-                id: r.get(0)?,
-                brand_id: r.get(1)?,
-                brand_name: r.get(2)?,
-                name: r.get(3)?,
-                prefix: r.get(4)?,
-                created_at: r.get(5)?,
-                last_used_at: r.get(6)?,
-                revoked_at: r.get(7)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let mut stmt = conn.prepare(&format!("{SELECT} ORDER BY k.id DESC"))?;
+    let rows = stmt.query_map([], row)?.collect::<Result<_, _>>()?;
     Ok(rows)
 }
 

@@ -179,10 +179,19 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
     let result = (|| -> rusqlite::Result<Vec<WriteReply>> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut rollups = Pending::default();
-        let replies = batch
-            .iter()
-            .map(|j| apply(&tx, &j.op, &mut rollups))
-            .collect();
+        let mut replies = Vec::with_capacity(batch.len());
+        for j in batch.iter() {
+            replies.push(apply(&tx, &j.op, &mut rollups));
+            // Some errors (disk full, I/O) make SQLite roll back the whole transaction; the
+            // rest would then run as autocommits and be saved while every waiter hears of a
+            // failure. Stop at once instead: nothing of the batch is on disk.
+            if tx.is_autocommit() {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                    Some("the batch transaction was rolled back".into()),
+                ));
+            }
+        }
         // The rollups commit with the raw rows they count, or not at all.
         rollups.flush(&tx).map_err(|e| match e {
             StoreError::Db(e) => e,

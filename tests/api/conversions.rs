@@ -123,6 +123,26 @@ async fn postback_by_offer_and_partner_and_its_errors() {
         )
         .await;
     assert_eq!(bad_time.status, 422);
+    for at in [
+        "1969-12-31T23:59:59Z",
+        "1999-12-31T23:59:59Z",
+        "2999-01-01T00:00:00Z",
+    ] {
+        let r = app
+            .post(
+                &key,
+                "/api/v1/conversions",
+                json!({"offer_id": offer, "partner_id": partner, "occurred_at": at}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{at}");
+        assert!(
+            r.json["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("occurred_at")
+        );
+    }
     let no_offer = app
         .post(
             &key,

@@ -397,3 +397,37 @@ async fn tracking_url_uses_the_public_url_when_configured() {
         "http://links.shop.example/c/1/{partner_id}"
     );
 }
+
+#[tokio::test]
+async fn concurrent_patches_do_not_undo_each_other() {
+    let app = std::sync::Arc::new(app());
+    let key = app.key("Acme");
+    let (offer, partner) = app.offer_and_partner(&key, offer_body("O")).await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (app, key) = (app.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let body = if i == 7 {
+                json!({"status": "paused"})
+            } else {
+                json!({"name": format!("n{i}")})
+            };
+            app.patch(&key, &format!("/api/v1/offers/{offer}"), body)
+                .await
+                .status
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    let o = app.get(&key, &format!("/api/v1/offers/{offer}")).await;
+    assert_eq!(
+        o.json["status"], "paused",
+        "a rename must not write back the old status"
+    );
+    assert_eq!(
+        app.click(&format!("/c/{offer}/{partner}")).await.0,
+        404,
+        "the cache agrees"
+    );
+}
