@@ -85,25 +85,29 @@ pub async fn submit(req: &Request, Form(f): Form<LoginForm>) -> poem::Result<Res
             StatusCode::UNAUTHORIZED,
         )
     };
-    if !state.settings.throttle.allowed(&email, &ip, now()) {
+    // Counted before the (slow) password check, so parallel guesses can't outrun the count.
+    if !state.settings.throttle.attempt(&email, &ip, now()) {
         return Ok(failed(f));
     }
-    let (lookup, password) = (email.clone(), f.password.clone());
-    let admin_id = state
-        .db(move |c| {
-            Ok(match admins::find_by_email(c, &lookup)? {
-                Some(a) if verify_password(&password, &a.password_hash) => Some(a.id),
-                Some(_) => None,
-                None => {
-                    burn_verify(&password);
-                    None
-                }
-            })
-        })
+    let lookup = email.clone();
+    let found = state
+        .db(move |c| admins::find_by_email(c, &lookup))
         .await
         .map_err(internal)?;
+    // argon2 takes a CPU for a while: run it off the async workers and without holding one of
+    // the pool's database connections.
+    let password = f.password.clone();
+    let admin_id = tokio::task::spawn_blocking(move || match found {
+        Some(a) if verify_password(&password, &a.password_hash) => Some(a.id),
+        Some(_) => None,
+        None => {
+            burn_verify(&password);
+            None
+        }
+    })
+    .await
+    .map_err(internal)?;
     let Some(admin_id) = admin_id else {
-        state.settings.throttle.failed(&email, &ip, now());
         return Ok(failed(f));
     };
     state.settings.throttle.succeeded(&email);

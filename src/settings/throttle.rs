@@ -35,32 +35,24 @@ impl Throttle {
     /// Whether a sign-in for `email` from `ip` may be tried at `now`.
     pub fn allowed(&self, email: &str, ip: &str, now: i64) -> bool {
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let under = |k: Key, limit: u32| {
-            seen.get(&k)
-                .is_none_or(|w| now - w.start >= WINDOW_SECS || w.failures < limit)
-        };
-        under(Key::Account(email.to_string()), ACCOUNT_LIMIT)
-            && under(Key::Ip(ip.to_string()), IP_LIMIT)
+        under_limits(&seen, email, ip, now)
     }
 
     pub fn failed(&self, email: &str, ip: &str, now: i64) {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.len() >= PRUNE_AT {
-            seen.retain(|_, w| now - w.start < WINDOW_SECS);
+        count(&mut seen, email, ip, now);
+    }
+
+    /// Check and count a sign-in attempt in one step, before the password is verified: parallel
+    /// attempts can't all pass the check before any of them is counted. A success then clears
+    /// the account's count with [`Throttle::succeeded`].
+    pub fn attempt(&self, email: &str, ip: &str, now: i64) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if !under_limits(&seen, email, ip, now) {
+            return false;
         }
-        for k in [Key::Account(email.to_string()), Key::Ip(ip.to_string())] {
-            let w = seen.entry(k).or_insert(Window {
-                start: now,
-                failures: 0,
-            });
-            if now - w.start >= WINDOW_SECS {
-                *w = Window {
-                    start: now,
-                    failures: 0,
-                };
-            }
-            w.failures += 1;
-        }
+        count(&mut seen, email, ip, now);
+        true
     }
 
     /// A correct password clears the account's count (not the IP's: one good account must not
@@ -70,6 +62,34 @@ impl Throttle {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&Key::Account(email.to_string()));
+    }
+}
+
+fn under_limits(seen: &HashMap<Key, Window>, email: &str, ip: &str, now: i64) -> bool {
+    let under = |k: Key, limit: u32| {
+        seen.get(&k)
+            .is_none_or(|w| now - w.start >= WINDOW_SECS || w.failures < limit)
+    };
+    under(Key::Account(email.to_string()), ACCOUNT_LIMIT)
+        && under(Key::Ip(ip.to_string()), IP_LIMIT)
+}
+
+fn count(seen: &mut HashMap<Key, Window>, email: &str, ip: &str, now: i64) {
+    if seen.len() >= PRUNE_AT {
+        seen.retain(|_, w| now - w.start < WINDOW_SECS);
+    }
+    for k in [Key::Account(email.to_string()), Key::Ip(ip.to_string())] {
+        let w = seen.entry(k).or_insert(Window {
+            start: now,
+            failures: 0,
+        });
+        if now - w.start >= WINDOW_SECS {
+            *w = Window {
+                start: now,
+                failures: 0,
+            };
+        }
+        w.failures += 1;
     }
 }
 
@@ -94,6 +114,20 @@ mod tests {
             "other accounts from the IP are not"
         );
         assert!(t.allowed("a@x.io", "1.1.1.1", 100 + WINDOW_SECS));
+    }
+
+    #[test]
+    fn attempts_are_counted_before_the_check_of_the_next() {
+        let t = Throttle::default();
+        let passed = (0..3 * ACCOUNT_LIMIT)
+            .filter(|_| t.attempt("a@x.io", "1.1.1.1", 100))
+            .count();
+        assert_eq!(passed as u32, ACCOUNT_LIMIT);
+        t.succeeded("a@x.io");
+        assert!(
+            t.attempt("a@x.io", "1.1.1.1", 100),
+            "a success clears the account"
+        );
     }
 
     #[test]
