@@ -2,6 +2,10 @@
 //! limit, and checked field by field so errors name the field at fault (poem-openapi's own
 //! parse errors name the type, not the field).
 
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use poem::{Request, RequestBody};
 use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseFromJSON, Type};
@@ -14,7 +18,7 @@ pub const MAX_BODY: usize = 64 * 1024;
 
 pub struct JsonBody<T>(pub T);
 
-impl<'a, T: ParseFromJSON + Type> ApiExtractor<'a> for JsonBody<T> {
+impl<'a, T: ParseFromJSON + Type + 'static> ApiExtractor<'a> for JsonBody<T> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
     type ParamType = ();
     type ParamRawType = ();
@@ -55,13 +59,27 @@ impl<'a, T: ParseFromJSON + Type> ApiExtractor<'a> for JsonBody<T> {
         }
         let value: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::invalid_json(format!("the body is not valid JSON: {e}")))?;
-        let mut registry = Registry::new();
-        T::register(&mut registry);
-        check(&registry, &T::schema_ref(), &value, "")?;
+        check(&registry_of::<T>(), &T::schema_ref(), &value, "")?;
         T::parse_from_json(Some(value))
             .map(JsonBody)
             .map_err(|e| ApiError::validation(e.into_message()).into())
     }
+}
+
+/// The schemas `T` refers to, built once per type: registering them is not free, and every
+/// postback would otherwise do it again.
+fn registry_of<T: Type + 'static>() -> Arc<Registry> {
+    static CACHE: OnceLock<Mutex<HashMap<TypeId, Arc<Registry>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    cache
+        .entry(TypeId::of::<T>())
+        .or_insert_with(|| {
+            let mut registry = Registry::new();
+            T::register(&mut registry);
+            Arc::new(registry)
+        })
+        .clone()
 }
 
 fn resolve<'r>(registry: &'r Registry, schema: &'r MetaSchemaRef) -> Option<&'r MetaSchema> {

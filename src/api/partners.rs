@@ -133,28 +133,13 @@ pub enum PartnerCreated {
     Created(Json<Partner>, #[oai(header = "Location")] String),
 }
 
-/// A plausible address: one `@`, a dotted domain, no spaces. Delivery is the real test.
-fn valid_email(e: &str) -> bool {
-    let Some((local, domain)) = e.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
 fn validate(f: &mut PartnerFields) -> Result<(), ApiError> {
     f.name = f.name.trim().to_string();
     if f.name.is_empty() || f.name.chars().count() > 200 {
         return Err(ApiError::validation("name must be 1-200 characters"));
     }
-    f.email = f.email.trim().to_lowercase();
-    if !valid_email(&f.email) || f.email.len() > 254 {
-        return Err(ApiError::validation("email must be a valid email address"));
-    }
+    f.email = crate::domain::email::normalize(&f.email)
+        .ok_or_else(|| ApiError::validation("email must be a valid email address"))?;
     Ok(())
 }
 

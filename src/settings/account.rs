@@ -8,20 +8,7 @@ const MAX_PASSWORD: usize = 1024;
 
 /// Trimmed and lower-cased, so sign-in does not depend on how the address was typed.
 pub fn normalize_email(raw: &str) -> Result<String, &'static str> {
-    let email = raw.trim().to_lowercase();
-    let ok = email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        });
-    if ok {
-        Ok(email)
-    } else {
-        Err("Enter an email address like admin@example.com.")
-    }
+    crate::domain::email::normalize(raw).ok_or("Enter an email address like admin@example.com.")
 }
 
 pub fn check_password(password: &str) -> Result<(), &'static str> {

@@ -49,11 +49,12 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Offer> {
 }
 
 pub fn get(conn: &Connection, brand_id: i64, id: i64) -> StoreResult<Offer> {
-    one(conn.query_row(
-        &format!("SELECT {COLUMNS} FROM offers WHERE brand_id = ?1 AND id = ?2"),
-        params![brand_id, id],
-        row,
-    ))
+    // Cached: the writer looks offers and partners up for every conversion.
+    one(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM offers WHERE brand_id = ?1 AND id = ?2"
+        ))?
+        .query_row(params![brand_id, id], row))
 }
 
 /// Every offer of every brand: the tracking cache is filled from this at start.

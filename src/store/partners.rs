@@ -46,11 +46,12 @@ fn duplicate_email(email: &str) -> StoreError {
 }
 
 pub fn get(conn: &Connection, brand_id: i64, id: i64) -> StoreResult<Partner> {
-    one(conn.query_row(
-        &format!("SELECT {COLUMNS} FROM partners WHERE brand_id = ?1 AND id = ?2"),
-        params![brand_id, id],
-        row,
-    ))
+    // Cached: the writer looks offers and partners up for every conversion.
+    one(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM partners WHERE brand_id = ?1 AND id = ?2"
+        ))?
+        .query_row(params![brand_id, id], row))
 }
 
 pub fn all(conn: &Connection) -> StoreResult<Vec<Partner>> {
