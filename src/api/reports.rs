@@ -12,7 +12,7 @@ use super::auth::BrandKey;
 use super::errors::ApiError;
 use super::serde_json_payload::SerdeJson;
 use crate::domain::money::Money;
-use crate::domain::report::{self, GroupBy, Range, TimeGrain};
+use crate::domain::report::{self, GroupBy, Range, TimeBuckets, TimeGrain};
 use crate::domain::time::parse_timezone;
 use crate::state::AppState;
 use crate::store::reports::{self as store, Metrics};
@@ -197,6 +197,7 @@ impl ReportsApi {
             ));
         }
         let range = Range::new(from_date, to_date, tz);
+        let buckets = group.time.map(|t| TimeBuckets::new(t, &range));
         let q = store::Query {
             brand_id: auth.0.brand_id,
             from: range.start,
@@ -204,10 +205,10 @@ impl ReportsApi {
             offer_id: offer_id.0,
             partner_id: partner_id.0,
             dims: group.dims,
-            cuts: report::cuts(group.time, &range),
+            cuts: buckets.as_ref().map(TimeBuckets::cuts).unwrap_or_default(),
         };
         let source = state.db(move |c| store::source_rows(c, &q)).await?;
-        let built = report::build(&group, &range, source);
+        let built = report::build(buckets, source);
         let data = built
             .rows
             .into_iter()

@@ -108,34 +108,43 @@ fn label(grain: TimeGrain, ts: i64, tz: Tz) -> String {
     }
 }
 
-/// Every time bucket of the range, in order, and for each 15-minute UTC bucket its index.
-fn time_buckets(grain: TimeGrain, range: &Range) -> (Vec<String>, i64, Vec<usize>) {
-    let first = range.start.div_euclid(BUCKET_SECS);
-    let last = (range.end - 1).div_euclid(BUCKET_SECS);
-    let mut labels: Vec<String> = Vec::new();
-    let mut index = Vec::with_capacity((last - first + 1) as usize);
-    for b in first..=last {
-        let l = label(grain, b * BUCKET_SECS, range.tz);
-        if labels.last() != Some(&l) {
-            labels.push(l);
-        }
-        index.push(labels.len() - 1);
-    }
-    (labels, first, index)
+/// Every time bucket of a range, in order, and for each 15-minute UTC bucket its index.
+/// Computed once per report: the store needs its edges, the report its labels.
+pub struct TimeBuckets {
+    labels: Vec<String>,
+    first: i64,
+    index: Vec<usize>,
 }
 
-/// Where each time bucket after the first starts: the store never merges data across these.
-pub fn cuts(grain: Option<TimeGrain>, range: &Range) -> Vec<i64> {
-    let Some(grain) = grain else {
-        return Vec::new();
-    };
-    let (_, first, index) = time_buckets(grain, range);
-    index
-        .windows(2)
-        .enumerate()
-        .filter(|(_, w)| w[0] != w[1])
-        .map(|(i, _)| (first + i as i64 + 1) * BUCKET_SECS)
-        .collect()
+impl TimeBuckets {
+    pub fn new(grain: TimeGrain, range: &Range) -> TimeBuckets {
+        let first = range.start.div_euclid(BUCKET_SECS);
+        let last = (range.end - 1).div_euclid(BUCKET_SECS);
+        let mut labels: Vec<String> = Vec::new();
+        let mut index = Vec::with_capacity((last - first + 1) as usize);
+        for b in first..=last {
+            let l = label(grain, b * BUCKET_SECS, range.tz);
+            if labels.last() != Some(&l) {
+                labels.push(l);
+            }
+            index.push(labels.len() - 1);
+        }
+        TimeBuckets {
+            labels,
+            first,
+            index,
+        }
+    }
+
+    /// Where each time bucket after the first starts: the store never merges data across these.
+    pub fn cuts(&self) -> Vec<i64> {
+        self.index
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| w[0] != w[1])
+            .map(|(i, _)| (self.first + i as i64 + 1) * BUCKET_SECS)
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -156,7 +165,8 @@ pub struct Report {
 
 type GroupKey = (Option<i64>, Option<i64>, [Option<String>; 5], String);
 
-pub fn build(group: &GroupBy, range: &Range, source: Vec<(Key, Metrics)>) -> Report {
+/// The report's rows and totals; `buckets` is `Some` exactly when the group has a time grain.
+pub fn build(buckets: Option<TimeBuckets>, source: Vec<(Key, Metrics)>) -> Report {
     let mut totals: BTreeMap<String, Metrics> = BTreeMap::new();
     for (k, m) in &source {
         totals.entry(k.currency.clone()).or_default().add(m);
@@ -167,9 +177,12 @@ pub fn build(group: &GroupBy, range: &Range, source: Vec<(Key, Metrics)>) -> Rep
         totals.keys().cloned().collect()
     };
 
-    let rows = match group.time {
-        Some(grain) => {
-            let (labels, first, index) = time_buckets(grain, range);
+    let rows = match buckets {
+        Some(TimeBuckets {
+            labels,
+            first,
+            index,
+        }) => {
             let mut grouped: Vec<BTreeMap<GroupKey, Metrics>> = vec![BTreeMap::new(); labels.len()];
             for (k, m) in source {
                 let Some(&i) = usize::try_from(k.bucket - first)
@@ -248,6 +261,11 @@ pub fn today(tz: Tz) -> NaiveDate {
 mod tests {
     use super::*;
 
+    /// The report of `source` over `range` as the API builds it.
+    fn build(g: &GroupBy, range: &Range, source: Vec<(Key, Metrics)>) -> Report {
+        super::build(g.time.map(|t| TimeBuckets::new(t, range)), source)
+    }
+
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
@@ -308,10 +326,9 @@ mod tests {
     fn cuts_fall_on_local_midnights() {
         let tz: Tz = "Asia/Kathmandu".parse().unwrap();
         let range = Range::new(d("2026-11-01"), d("2026-11-03"), tz);
-        let cuts = cuts(Some(TimeGrain::Day), &range);
+        let cuts = TimeBuckets::new(TimeGrain::Day, &range).cuts();
         assert_eq!(cuts.len(), 2);
         assert_eq!(cuts[0], range.start + 86_400);
-        assert!(super::cuts(None, &range).is_empty());
     }
 
     #[test]
