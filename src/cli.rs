@@ -58,6 +58,9 @@ pub enum Command {
         /// Public origin for tracking links, e.g. https://track.example.com [default: the Host the API was called on]
         #[arg(long, env = "TRCKER_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
         public_url: Option<String>,
+        /// Behind a reverse proxy: take visitors' IPs from the last X-Forwarded-For entry (for unique clicks and sign-in throttling)
+        #[arg(long, env = "TRCKER_TRUST_PROXY")]
+        trust_proxy: bool,
     },
     /// Manage API keys
     Keys {

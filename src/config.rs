@@ -14,6 +14,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// The public origin of tracking links (`https://track.example.com`), when behind a proxy.
     pub public_url: Option<String>,
+    /// Take the client's IP from `X-Forwarded-For` (set only behind a reverse proxy).
+    pub trust_proxy: bool,
 }
 
 /// `~/.local/share/trcker` on Linux, the platform's equivalent elsewhere.
@@ -35,6 +37,7 @@ impl Config {
             rate_limit: 100,
             secure_cookies: false,
             public_url: None,
+            trust_proxy: false,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod admin_cli;
 pub mod allocator;
 pub mod api;
 pub mod cli;
+pub mod client_ip;
 pub mod config;
 pub mod db;
 pub mod domain;

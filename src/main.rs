@@ -29,6 +29,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             rate_limit,
             secure_cookies,
             public_url,
+            trust_proxy,
         } => {
             let config = trcker::Config {
                 addr,
@@ -36,6 +37,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 rate_limit,
                 secure_cookies,
                 public_url,
+                trust_proxy,
             };
             trcker::allocator::limit_arenas();
             let rt = tokio::runtime::Runtime::new()?;

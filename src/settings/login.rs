@@ -38,13 +38,6 @@ struct LoginPage {
 
 /// The client's address as the socket saw it. Not X-Forwarded-For: a client could forge that
 /// to dodge the per-IP limit (behind a proxy every client shares the proxy's count instead).
-fn client_ip(req: &Request) -> String {
-    req.remote_addr()
-        .as_socket_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
-
 fn page(req: &Request, csrf: String, email: String, error: Option<&'static str>) -> LoginPage {
     LoginPage {
         l: Layout::new(req, "Sign in", "", None),
@@ -76,7 +69,12 @@ pub async fn form(req: &Request) -> poem::Result<Response> {
 pub async fn submit(req: &Request, Form(f): Form<LoginForm>) -> poem::Result<Response> {
     check_pre_csrf(req, &f.csrf)?;
     let state = session::state(req);
-    let ip = client_ip(req);
+    let ip = crate::client_ip::client_ip(req, state.config.trust_proxy);
+    let ip = if ip.is_empty() {
+        "unknown".to_string()
+    } else {
+        ip
+    };
     let email = normalize_email(&f.email).unwrap_or_default();
     let failed = |f: LoginForm| {
         render(

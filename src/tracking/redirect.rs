@@ -4,6 +4,7 @@ use poem::http::StatusCode;
 use poem::{Request, Response};
 
 use super::writer::{WriteOp, WriteReply};
+use crate::client_ip::client_ip;
 use crate::domain::click_ids::ClickIds;
 use crate::domain::macros::{MacroValues, expand};
 use crate::domain::time::now;
@@ -85,11 +86,7 @@ pub async fn click(state: &AppState, req: &Request) -> Response {
         return not_found();
     };
     let subs = subs(req.uri().query());
-    let ip = req
-        .remote_addr()
-        .as_socket_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let ip = client_ip(req, state.config.trust_proxy);
     let user_agent = header(req, "user-agent").unwrap_or_default();
     let ts = now();
     let is_unique = state

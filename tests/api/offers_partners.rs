@@ -431,3 +431,36 @@ async fn concurrent_patches_do_not_undo_each_other() {
         "the cache agrees"
     );
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_visitors_are_told_apart_by_forwarded_for() {
+    for trust in [true, false] {
+        let app = app_with(|c| c.trust_proxy = trust);
+        let key = app.key("Acme");
+        let (offer, partner) = app.offer_and_partner(&key, offer_body("O")).await;
+        for ip in ["203.0.113.1", "203.0.113.2", "203.0.113.2"] {
+            let r = app
+                .cli
+                .get(format!("/c/{offer}/{partner}"))
+                .header("User-Agent", "same")
+                .header("X-Forwarded-For", format!("6.6.6.6, {ip}"))
+                .send()
+                .await;
+            assert_eq!(r.0.status().as_u16(), 302);
+        }
+        let (uniques, ip): (i64, String) = app
+            .state
+            .pool
+            .get()
+            .unwrap()
+            .query_row("SELECT SUM(is_unique), MAX(ip) FROM clicks", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        if trust {
+            assert_eq!((uniques, ip.as_str()), (2, "203.0.113.2"));
+        } else {
+            assert_eq!(uniques, 1, "forwarded-for is ignored unless trusted");
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Who is on the other end: the socket's peer, or, behind a reverse proxy the operator trusts
+//! (`--trust-proxy`), the address that proxy put last in `X-Forwarded-For`.
+
+use poem::Request;
+
+/// The client's IP as text (`""` when unknown, as with an in-process test client).
+///
+/// Only the last `X-Forwarded-For` entry is taken: it is the one the trusted proxy appended;
+/// anything before it was sent by the client and can be forged.
+pub fn client_ip(req: &Request, trust_proxy: bool) -> String {
+    if trust_proxy
+        && let Some(ip) = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+            .and_then(|v| v.parse::<std::net::IpAddr>().ok())
+    {
+        return ip.to_string();
+    }
+    req.remote_addr()
+        .as_socket_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(xff: &[&str]) -> Request {
+        let mut b = Request::builder();
+        for v in xff {
+            b = b.header("X-Forwarded-For", *v);
+        }
+        b.finish()
+    }
+
+    #[test]
+    fn takes_the_proxy_appended_address_only_when_trusted() {
+        let r = req(&["6.6.6.6, 10.0.0.1", "203.0.113.7"]);
+        assert_eq!(client_ip(&r, true), "203.0.113.7");
+        assert_eq!(client_ip(&r, false), "");
+        assert_eq!(
+            client_ip(&req(&["1.1.1.1, 2001:db8::1"]), true),
+            "2001:db8::1"
+        );
+        assert_eq!(client_ip(&req(&["garbage"]), true), "");
+    }
+}
