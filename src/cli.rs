@@ -61,6 +61,10 @@ pub enum Command {
         /// Behind a reverse proxy: take visitors' IPs from the last X-Forwarded-For entry (for unique clicks and sign-in throttling)
         #[arg(long, env = "TRCKER_TRUST_PROXY")]
         trust_proxy: bool,
+        /// When acknowledged clicks and conversions reach the disk: `normal` survives a killed
+        /// process or crashed server; `full` also survives power loss (an fsync per commit)
+        #[arg(long, env = "TRCKER_SYNCHRONOUS", value_enum, default_value = "normal")]
+        synchronous: Synchronous,
     },
     /// Manage API keys
     Keys {
@@ -150,4 +154,11 @@ fn parse_public_url(s: &str) -> Result<String, String> {
         }
         _ => Err("must be an absolute http or https URL, e.g. https://track.example.com".into()),
     }
+}
+
+/// SQLite's `synchronous` for the writer of clicks and conversions.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    Normal,
+    Full,
 }

@@ -16,6 +16,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Take the client's IP from `X-Forwarded-For` (set only behind a reverse proxy).
     pub trust_proxy: bool,
+    /// fsync every commit of clicks and conversions (survives power loss, not only a crash).
+    pub fsync_each_commit: bool,
 }
 
 /// `~/.local/share/trcker` on Linux, the platform's equivalent elsewhere.
@@ -38,6 +40,7 @@ impl Config {
             secure_cookies: false,
             public_url: None,
             trust_proxy: false,
+            fsync_each_commit: false,
         }
     }
 }

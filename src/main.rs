@@ -30,6 +30,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             secure_cookies,
             public_url,
             trust_proxy,
+            synchronous,
         } => {
             let config = trcker::Config {
                 addr,
@@ -38,6 +39,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 secure_cookies,
                 public_url,
                 trust_proxy,
+                fsync_each_commit: synchronous == trcker::cli::Synchronous::Full,
             };
             trcker::allocator::limit_arenas();
             let rt = tokio::runtime::Runtime::new()?;

@@ -43,7 +43,7 @@ impl AppState {
             },
         )?;
         drop(conn);
-        let writer = Writer::start(&config.data_dir)?;
+        let writer = Writer::start(&config.data_dir, config.fsync_each_commit)?;
         Ok(AppState {
             limiter: Arc::new(RateLimiter::new(config.rate_limit)),
             config: Arc::new(config),

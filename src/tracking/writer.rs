@@ -62,8 +62,13 @@ pub struct Writer {
 pub struct WriterGone;
 
 impl Writer {
-    pub fn start(data_dir: &Path) -> anyhow::Result<Writer> {
+    /// `fsync_each_commit`: survive power loss too, not only a killed process (about 15-20 %
+    /// fewer clicks per second here; see `--synchronous`).
+    pub fn start(data_dir: &Path, fsync_each_commit: bool) -> anyhow::Result<Writer> {
         let conn = crate::db::connect(data_dir)?;
+        if fsync_each_commit {
+            conn.pragma_update(None, "synchronous", "FULL")?;
+        }
         conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
         let checkpointer = Checkpointer::start(data_dir)?;
         let (tx, rx) = mpsc::channel(QUEUE);

@@ -65,3 +65,17 @@ fn migrations_are_idempotent_and_refuse_a_newer_database() {
     let err = err.to_string();
     assert!(err.contains("newer"), "{err}");
 }
+
+#[tokio::test]
+async fn full_synchronous_mode_still_records_clicks() {
+    let app = crate::common::app_with(|c| c.fsync_each_commit = true);
+    let key = app.key("Acme");
+    let (offer, partner) = app
+        .offer_and_partner(&key, crate::common::offer_body("o"))
+        .await;
+    let id = app.click_id(&format!("/c/{offer}/{partner}")).await;
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM clicks WHERE id = '{id}'")),
+        1
+    );
+}
