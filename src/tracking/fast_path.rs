@@ -20,7 +20,9 @@ impl Endpoint for ClicksFirst {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        if req.method() == Method::GET && req.uri().path().starts_with("/c/") {
+        if (req.method() == Method::GET || req.method() == Method::HEAD)
+            && req.uri().path().starts_with("/c/")
+        {
             return Ok(redirect::click(&self.state, &req).await);
         }
         self.app.call(req).await

@@ -77,7 +77,8 @@ fn subs(query: Option<&str>) -> [Option<String>; 5] {
     subs
 }
 
-/// Record the click, then 302 to the offer; 404 for links that are not live.
+/// Record the click, then 302 to the offer; 404 for links that are not live. HEAD answers the
+/// same without recording.
 pub async fn click(state: &AppState, req: &Request) -> Response {
     let Some((offer_id, partner_id)) = ids(req.uri().path()) else {
         return not_found();
@@ -86,6 +87,24 @@ pub async fn click(state: &AppState, req: &Request) -> Response {
         return not_found();
     };
     let subs = subs(req.uri().query());
+    if req.method() == poem::http::Method::HEAD {
+        // Link checkers and previewers ask with HEAD: tell them the link is live, where it
+        // goes, and record nothing (no visitor followed it; the click id stays empty).
+        let location = expand(
+            &offer.destination,
+            &MacroValues {
+                click_id: "",
+                offer_id,
+                partner_id,
+                subs: &subs,
+            },
+        );
+        return Response::builder()
+            .status(StatusCode::FOUND)
+            .header("Location", location)
+            .header("Cache-Control", "no-store")
+            .finish();
+    }
     let ip = client_ip(req, state.config.trust_proxy);
     let user_agent = header(req, "user-agent").unwrap_or_default();
     let ts = now();

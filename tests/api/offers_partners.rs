@@ -464,3 +464,25 @@ async fn behind_a_trusted_proxy_visitors_are_told_apart_by_forwarded_for() {
         }
     }
 }
+
+#[tokio::test]
+async fn head_on_a_tracking_link_answers_without_recording() {
+    let app = app();
+    let key = app.key("Acme");
+    let (offer, partner) = app.offer_and_partner(&key, offer_body("O")).await;
+    let r = app
+        .cli
+        .head(format!("/c/{offer}/{partner}?sub1=x"))
+        .send()
+        .await;
+    assert_eq!(r.0.status().as_u16(), 302);
+    assert!(
+        r.0.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("https://shop.example.com/l?x=1")
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM clicks"), 0);
+    let gone = app.cli.head(format!("/c/{offer}/999")).send().await;
+    assert_eq!(gone.0.status().as_u16(), 404);
+}
