@@ -160,7 +160,8 @@ impl App {
         .await
     }
 
-    /// Generate a key through the page; returns the page and the key read off it.
+    /// Generate a key through the page (POST, then the page it redirects to); returns that page
+    /// and the key read off it.
     async fn generate_key(&self, session: &str, brand_id: i64, name: &str) -> (String, String) {
         let csrf = self.csrf(session).await;
         let resp = self
@@ -174,8 +175,9 @@ impl App {
                 ],
             )
             .await;
-        resp.assert_status_is_ok();
-        let html = text(resp).await;
+        resp.assert_status(StatusCode::SEE_OTHER);
+        assert_eq!(location(&resp), "/settings/api-keys");
+        let html = text(self.get("/settings/api-keys", session).await).await;
         let at = html.find("id=\"new-key\"").expect("the new key is shown");
         let v = at + html[at..].find("value=\"").unwrap() + 7;
         let key = html[v..v + html[v..].find('"').unwrap()].to_string();
@@ -1043,4 +1045,46 @@ async fn serve_prints_a_setup_token_that_works_until_an_admin_exists() {
     child.wait().unwrap();
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().all(|l| !l.contains("setup token")), "{rest:?}");
+}
+
+#[tokio::test]
+async fn a_generated_key_is_shown_once_to_the_session_that_made_it() {
+    let app = app();
+    let session = app.setup().await;
+    app.create_brand(&session, "Acme").await;
+    let brand_id = count(&app, "SELECT id FROM brands");
+    let other = format!(
+        "trcker_session={}",
+        cookie_value(&app.login(EMAIL, PASSWORD).await, "trcker_session").unwrap()
+    );
+    let csrf = app.csrf(&session).await;
+    let resp = app
+        .post(
+            "/settings/api-keys",
+            &session,
+            &[
+                ("csrf", &csrf),
+                ("name", "ci"),
+                ("brand_id", &brand_id.to_string()),
+            ],
+        )
+        .await;
+    resp.assert_status(StatusCode::SEE_OTHER);
+    assert!(
+        !text(resp).await.contains("trk_"),
+        "the POST answer carries no key"
+    );
+    let theirs = text(app.get("/settings/api-keys", &other).await).await;
+    assert!(
+        !theirs.contains("id=\"new-key\""),
+        "another session never sees it"
+    );
+    let mine = text(app.get("/settings/api-keys", &session).await).await;
+    assert!(mine.contains("id=\"new-key\""));
+    let again = text(app.get("/settings/api-keys", &session).await).await;
+    assert!(
+        !again.contains("id=\"new-key\""),
+        "a reload shows it no more"
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM api_keys"), 1);
 }

@@ -8,7 +8,7 @@ use poem::web::{Form, Path};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
-use super::page::{Layout, internal, not_found, redirect_with_flash, render};
+use super::page::{Layout, internal, not_found, redirect, redirect_with_flash, render};
 use super::session::{self, Admin};
 use crate::state::AppState;
 use crate::store::{StoreError, brands, keys};
@@ -27,6 +27,31 @@ pub struct BrandKeys {
     pub id: i64,
     pub name: String,
     pub keys: Vec<KeyRow>,
+}
+
+/// Keys generated but not yet shown, per browser session: "Generate key" redirects to the
+/// keys page (so a reload can't make a second key), which takes the key out to show it once.
+#[derive(Default)]
+pub struct FreshKeys {
+    waiting: std::sync::Mutex<std::collections::HashMap<Vec<u8>, (NewKey, std::time::Instant)>>,
+}
+
+/// A key not picked up by then is dropped: its text should not linger in memory.
+const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(120);
+
+impl FreshKeys {
+    fn put(&self, session: &[u8], key: NewKey) {
+        let mut w = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        w.retain(|_, (_, at)| at.elapsed() < FRESH_FOR);
+        w.insert(session.to_vec(), (key, std::time::Instant::now()));
+    }
+
+    fn take(&self, session: &[u8]) -> Option<NewKey> {
+        let mut w = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        w.remove(session)
+            .filter(|(_, at)| at.elapsed() < FRESH_FOR)
+            .map(|(k, _)| k)
+    }
 }
 
 /// The key just generated: the only time its full text exists outside the client.
@@ -124,7 +149,11 @@ fn blank() -> KeysPage {
 
 #[handler]
 pub async fn list(req: &Request, admin: Admin) -> poem::Result<Response> {
-    page(req, &admin, blank(), StatusCode::OK).await
+    let new_key = session::state(req)
+        .settings
+        .fresh_keys
+        .take(admin.session_key());
+    page(req, &admin, KeysPage { new_key, ..blank() }, StatusCode::OK).await
 }
 
 #[handler]
@@ -163,17 +192,12 @@ pub async fn generate(
             .await;
         match made {
             Ok(k) => {
-                // The key is in this answer only; a reload shows the list without it.
-                return page(
-                    req,
-                    &admin,
-                    KeysPage {
-                        new_key: Some(k),
-                        ..blank()
-                    },
-                    StatusCode::OK,
-                )
-                .await;
+                // Shown by the page this redirects to, once; a reload shows the list without it.
+                session::state(req)
+                    .settings
+                    .fresh_keys
+                    .put(admin.session_key(), k);
+                return Ok(redirect("/settings/api-keys"));
             }
             Err(StoreError::NotFound) => p.brand_error = Some("Choose a brand.".into()),
             Err(e) => return Err(internal(e)),

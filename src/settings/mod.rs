@@ -15,10 +15,12 @@ use poem::{Route, get, handler, post};
 
 pub use login::FAILED as LOGIN_FAILED_MESSAGE;
 
-/// What the settings pages keep in memory: the setup token and the sign-in throttle.
+/// What the settings pages keep in memory: the setup token, the sign-in throttle, and keys
+/// generated but not yet shown.
 pub struct SettingsState {
     setup_token: String,
     pub throttle: throttle::Throttle,
+    pub fresh_keys: keys::FreshKeys,
 }
 
 impl SettingsState {
@@ -28,6 +30,7 @@ impl SettingsState {
         SettingsState {
             setup_token: hex_token(),
             throttle: throttle::Throttle::default(),
+            fresh_keys: keys::FreshKeys::default(),
         }
     }
 

@@ -99,6 +99,11 @@ pub struct Admin {
 }
 
 impl Admin {
+    /// What identifies this browser session in memory (the hash of its id, never the id).
+    pub fn session_key(&self) -> &[u8] {
+        &self.id_hash
+    }
+
     /// The token a state-changing form must carry; anything else is a 403.
     pub fn check_csrf(&self, sent: &str) -> poem::Result<()> {
         if !sent.is_empty() && same_secret(sent, &self.csrf) {
