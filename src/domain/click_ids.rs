@@ -68,11 +68,24 @@ mod tests {
         for w in made.windows(2) {
             assert!(w[0] < w[1]);
             assert!(w[0].to_string() < w[1].to_string(), "sorts as text");
-            assert!(
-                w[1].random() - w[0].random() > 1 << 20,
-                "a neighbour is not +1"
-            );
+            // A millisecond that runs out borrows the next one and starts afresh.
+            if w[0].timestamp_ms() == w[1].timestamp_ms() {
+                assert!(
+                    w[1].random() - w[0].random() > 1 << 20,
+                    "a neighbour is not +1"
+                );
+            }
         }
+    }
+
+    #[test]
+    fn a_full_millisecond_borrows_the_next() {
+        let ids = ClickIds::new();
+        *ids.last.lock().unwrap() = (1_800_000_000_000, RANDOM_MAX - 1);
+        let a = ulid::Ulid::from_parts(1_800_000_000_000, RANDOM_MAX - 1);
+        let b = ids.next(1_800_000_000_000);
+        assert!(a < b);
+        assert_eq!(b.timestamp_ms(), 1_800_000_000_001);
     }
 
     #[test]
