@@ -26,8 +26,9 @@ fn truncate(mut s: String, max: usize) -> String {
     s
 }
 
-fn clean(v: Option<String>) -> Option<String> {
-    v.filter(|s| !s.is_empty()).map(|s| truncate(s, MAX_SUB))
+/// A sub id as stored: empty means absent, long ones are cut.
+fn clean(v: String) -> Option<String> {
+    (!v.is_empty()).then(|| truncate(v, MAX_SUB))
 }
 
 /// Click ids for this process: time-ordered, unguessable.
@@ -45,6 +46,14 @@ fn not_found() -> Response {
         .header("X-Content-Type-Options", "nosniff")
         .content_type("text/html; charset=utf-8")
         .body("<!doctype html><title>Link not found</title><h1>This link is not active</h1>")
+}
+
+fn found(location: String) -> Response {
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header("Location", location)
+        .header("Cache-Control", "no-store")
+        .finish()
 }
 
 fn header(req: &Request, name: &str) -> Option<String> {
@@ -71,7 +80,7 @@ fn subs(query: Option<&str>) -> [Option<String>; 5] {
             .and_then(|n| n.parse::<usize>().ok())
             .filter(|n| (1..=5).contains(n))
         {
-            subs[i - 1] = clean(Some(v.into_owned()));
+            subs[i - 1] = clean(v.into_owned());
         }
     }
     subs
@@ -87,31 +96,10 @@ pub async fn click(state: &AppState, req: &Request) -> Response {
         return not_found();
     };
     let subs = subs(req.uri().query());
-    if req.method() == poem::http::Method::HEAD {
-        // Link checkers and previewers ask with HEAD: tell them the link is live, where it
-        // goes, and record nothing (no visitor followed it; the click id stays empty).
-        let location = expand(
-            &offer.destination,
-            &MacroValues {
-                click_id: "",
-                offer_id,
-                partner_id,
-                subs: &subs,
-            },
-        );
-        return Response::builder()
-            .status(StatusCode::FOUND)
-            .header("Location", location)
-            .header("Cache-Control", "no-store")
-            .finish();
-    }
-    let ip = client_ip(req, state.config.trust_proxy);
-    let user_agent = header(req, "user-agent").unwrap_or_default();
-    let ts = now();
-    let is_unique = state
-        .unique
-        .visit(offer_id, partner_id, &ip, &user_agent, ts);
-    let id = click_id();
+    // Link checkers and previewers ask with HEAD: tell them the link is live and where it
+    // goes, and record nothing (no visitor followed it; the click id stays empty).
+    let head = req.method() == poem::http::Method::HEAD;
+    let id = if head { String::new() } else { click_id() };
     let location = expand(
         &offer.destination,
         &MacroValues {
@@ -121,6 +109,15 @@ pub async fn click(state: &AppState, req: &Request) -> Response {
             subs: &subs,
         },
     );
+    if head {
+        return found(location);
+    }
+    let ip = client_ip(req, state.config.trust_proxy);
+    let user_agent = header(req, "user-agent").unwrap_or_default();
+    let ts = now();
+    let is_unique = state
+        .unique
+        .visit(offer_id, partner_id, &ip, &user_agent, ts);
     let row = ClickRow {
         id,
         brand_id: offer.brand_id,
@@ -135,11 +132,7 @@ pub async fn click(state: &AppState, req: &Request) -> Response {
         is_unique,
     };
     match state.writer.submit(WriteOp::Click(row)).await {
-        Ok(WriteReply::Click(Ok(()))) => Response::builder()
-            .status(StatusCode::FOUND)
-            .header("Location", location)
-            .header("Cache-Control", "no-store")
-            .finish(),
+        Ok(WriteReply::Click(Ok(()))) => found(location),
         _ => Response::builder()
             .status(StatusCode::SERVICE_UNAVAILABLE)
             .header("Retry-After", "1")
