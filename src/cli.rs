@@ -65,6 +65,16 @@ pub enum Command {
         /// process or crashed server; `full` also survives power loss (an fsync per commit)
         #[arg(long, env = "TRCKER_SYNCHRONOUS", value_enum, default_value = "normal")]
         synchronous: Synchronous,
+        /// Seconds a client may take to send a request's headers, pause while sending a body,
+        /// or sit idle on a kept-alive connection, before it is disconnected
+        #[arg(long, env = "TRCKER_CLIENT_TIMEOUT", default_value_t = 10, value_name = "SECS",
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        client_timeout: u64,
+        /// Connections open at once; more wait in the kernel's backlog [default: the open-file
+        /// limit less 64, at most 16384]
+        #[arg(long, env = "TRCKER_MAX_CONNECTIONS", value_name = "N",
+              value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        max_connections: Option<u64>,
     },
     /// Manage API keys
     Keys {

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
@@ -18,6 +19,11 @@ pub struct Config {
     pub trust_proxy: bool,
     /// fsync every commit of clicks and conversions (survives power loss, not only a crash).
     pub fsync_each_commit: bool,
+    /// How long a client may take to send its headers, pause in a body, or idle between
+    /// requests on a kept-alive connection.
+    pub client_timeout: Duration,
+    /// Connections open at once; `None`: derived from the descriptor limit at start.
+    pub max_connections: Option<usize>,
 }
 
 /// `~/.local/share/trcker` on Linux, the platform's equivalent elsewhere.
@@ -41,6 +47,8 @@ impl Config {
             public_url: None,
             trust_proxy: false,
             fsync_each_commit: false,
+            client_timeout: Duration::from_secs(10),
+            max_connections: None,
         }
     }
 }

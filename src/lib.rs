@@ -7,6 +7,7 @@ pub mod api;
 pub mod cli;
 pub mod client_ip;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod domain;
 pub mod server;

@@ -31,6 +31,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             public_url,
             trust_proxy,
             synchronous,
+            client_timeout,
+            max_connections,
         } => {
             let config = trcker::Config {
                 addr,
@@ -40,6 +42,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 public_url,
                 trust_proxy,
                 fsync_each_commit: synchronous == trcker::cli::Synchronous::Full,
+                client_timeout: std::time::Duration::from_secs(client_timeout),
+                max_connections: max_connections.map(|n| n as usize),
             };
             trcker::allocator::limit_arenas();
             let rt = tokio::runtime::Runtime::new()?;

@@ -5,10 +5,9 @@ use std::time::Duration;
 
 use poem::endpoint::make_sync;
 use poem::http::StatusCode;
-use poem::listener::TcpAcceptor;
 use poem::middleware::{Compression, SetHeader};
 use poem::web::{Data, Html, Json};
-use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Route, Server, get, handler};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Route, get, handler};
 
 use crate::api::{self, auth::ApiGate, errors::map_error};
 use crate::state::AppState;
@@ -42,7 +41,7 @@ async fn healthz(state: Data<&AppState>) -> poem::Response {
 }
 
 /// The application: API, docs, tracking links, settings pages, assets, health.
-pub fn build_app(state: AppState) -> impl Endpoint {
+pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> {
     let svc = api::service();
     let docs = docs_page(&svc);
     let spec = svc.spec();
@@ -92,9 +91,14 @@ pub async fn serve(
         })
     };
     let app = build_app(state.clone());
-    Server::new_with_acceptor(TcpAcceptor::from_tokio(listener)?)
-        .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(30)))
-        .await?;
+    let limits = crate::connections::Limits {
+        client_timeout: state.config.client_timeout,
+        max_connections: state.config.max_connections.unwrap_or_else(|| {
+            crate::connections::default_max_connections(crate::connections::raise_fd_limit())
+        }),
+        shutdown_grace: Duration::from_secs(30),
+    };
+    crate::connections::serve(listener, app, limits, shutdown).await?;
     flusher.abort();
     let writer = state.writer.clone();
     let (usage, pool) = (state.key_usage.clone(), state.pool.clone());
