@@ -9,6 +9,7 @@ pub mod client_ip;
 pub mod config;
 pub mod connections;
 pub mod db;
+pub mod docs;
 pub mod domain;
 pub mod server;
 pub mod settings;

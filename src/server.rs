@@ -1,12 +1,13 @@
 //! The whole HTTP surface in one Route, and serving it with graceful shutdown.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use poem::endpoint::make_sync;
 use poem::http::StatusCode;
-use poem::middleware::{Compression, SetHeader};
-use poem::web::{Data, Html, Json};
+use poem::middleware::SetHeader;
+use poem::web::{Data, Json};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Route, get, handler};
 
 use crate::api::{self, auth::ApiGate, errors::map_error};
@@ -42,8 +43,18 @@ async fn healthz(state: Data<&AppState>) -> poem::Response {
 
 /// The application: API, docs, tracking links, settings pages, assets, health.
 pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> {
+    app_and_docs(state).0
+}
+
+fn app_and_docs(
+    state: AppState,
+) -> (
+    impl Endpoint<Output = poem::Response>,
+    Arc<crate::docs::Docs>,
+) {
     let svc = api::service();
-    let docs = docs_page(&svc);
+    let docs = crate::docs::Docs::new(docs_page(&svc));
+    let warm = docs.clone();
     let spec = svc.spec();
     let api = svc.into_endpoint().catch_all_error(map_error).with(ApiGate);
     let routes = Route::new()
@@ -58,7 +69,10 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> {
         .nest("/api/v1", api)
         .at(
             "/docs",
-            get(make_sync(move |_| Html(docs.clone()))).with(Compression::new()),
+            get(poem::endpoint::make(move |req| {
+                let docs = docs.clone();
+                async move { docs.answer(&req).await }
+            })),
         )
         .at("/healthz", get(healthz))
         .at(
@@ -70,7 +84,7 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> {
         .data(state.clone())
         .map_to_response()
         .boxed();
-    ClicksFirst { state, app }
+    (ClicksFirst { state, app }, warm)
 }
 
 /// Serve until `shutdown` resolves; in-flight requests finish, then queued writes commit.
@@ -90,7 +104,9 @@ pub async fn serve(
             }
         })
     };
-    let app = build_app(state.clone());
+    let (app, docs) = app_and_docs(state.clone());
+    // Compress /docs now, in the background, rather than for its first visitor.
+    tokio::spawn(async move { docs.warm().await });
     let limits = crate::connections::Limits {
         client_timeout: state.config.client_timeout,
         max_connections: state.config.max_connections.unwrap_or_else(|| {

@@ -4,6 +4,7 @@
 mod common;
 
 mod conversions;
+mod docs;
 mod errors;
 mod offers_partners;
 mod openapi;
