@@ -1,0 +1,261 @@
+//! Slow, silent and too many clients against the real binary: they are disconnected, they
+//! can't keep others out, running out of descriptors doesn't spin a core, and a half-sent
+//! request doesn't hold up a graceful stop.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    addr: String,
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Server {
+    /// `trcker serve` on a free loopback port with `extra` flags, under a descriptor limit
+    /// when `nofile` is given.
+    fn start(dir: &Path, extra: &[&str], nofile: Option<u64>) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trcker"));
+        cmd.args(["serve", "--addr", "127.0.0.1:0"])
+            .args(extra)
+            .arg("--data-dir")
+            .arg(dir)
+            .env("TRCKER_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Some(n) = nofile {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let lim = libc::rlimit {
+                        rlim_cur: n,
+                        rlim_max: n,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = cmd.spawn().expect("start trcker");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let addr = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string();
+        Server {
+            child,
+            addr,
+            _stdout: stdout,
+        }
+    }
+
+    fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(&self.addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s
+    }
+
+    /// The status line of `GET path` on a fresh connection.
+    fn get(&self, path: &str) -> String {
+        let mut s = self.connect();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        answer.lines().next().unwrap_or("").to_string()
+    }
+
+    /// Sockets the server process holds open (the listener and its connections).
+    fn sockets(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .unwrap()
+            .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+            .filter(|target| target.to_string_lossy().starts_with("socket:"))
+            .count()
+    }
+
+    /// CPU time the server has used (user + system, in clock ticks).
+    fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether the server closed `s`: a read returns end-of-file or an error (not a timeout).
+fn closed_by_server(s: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 256];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
+#[test]
+fn a_client_trickling_its_headers_is_disconnected() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--client-timeout", "1"], None);
+    let mut s = server.connect();
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    // One byte every 200 ms: with a 1 s limit the server hangs up long before the headers end.
+    let request = b"GET /healthz HTTP/1.1\r\nHost: example.com\r\nUser-Agent: slow\r\n\r\n";
+    let mut cut = false;
+    for b in request.iter() {
+        if s.write_all(&[*b]).is_err() || closed_by_server(&mut s) {
+            cut = true;
+            break;
+        }
+    }
+    assert!(cut, "the server waited for all {} bytes", request.len());
+}
+
+#[test]
+fn silent_and_idle_connections_are_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--client-timeout", "1"], None);
+    let mut silent = server.connect();
+    let mut kept_alive = server.connect();
+    write!(kept_alive, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut buf = [0u8; 512];
+    let n = kept_alive.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // Reads block up to 30 s; the server closes both after about a second.
+    assert!(
+        closed_by_server(&mut silent),
+        "a silent connection stayed open"
+    );
+    assert!(
+        closed_by_server(&mut kept_alive),
+        "an idle keep-alive stayed open"
+    );
+}
+
+#[test]
+fn a_body_that_stalls_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--client-timeout", "1"], None);
+    let mut s = server.connect();
+    write!(
+        s,
+        "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: 100\r\n\r\ncsrf=abc"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    let status = answer.lines().next().unwrap_or("");
+    assert!(
+        status.starts_with("HTTP/1.1 4"),
+        "a stalled body is refused, got {status:?}"
+    );
+}
+
+#[test]
+fn a_full_server_sheds_idle_sockets_for_new_visitors() {
+    let dir = tempfile::tempdir().unwrap();
+    // The client timeout is long: only shedding can make room in time.
+    let server = Server::start(
+        dir.path(),
+        &["--max-connections", "16", "--client-timeout", "600"],
+        None,
+    );
+    let silent: Vec<TcpStream> = (0..40).map(|_| server.connect()).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let sockets = server.sockets();
+    assert!(
+        sockets <= 16 + 1,
+        "{sockets} sockets open with a cap of 16 (and the listener)"
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    for _ in 0..3 {
+        assert_eq!(server.get("/healthz"), "HTTP/1.1 200 OK");
+    }
+    drop(silent);
+}
+
+#[test]
+fn out_of_descriptors_the_server_backs_off_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    // A cap above what 128 descriptors allow: accept fails with EMFILE.
+    let server = Server::start(
+        dir.path(),
+        &["--max-connections", "1000", "--client-timeout", "2"],
+        Some(128),
+    );
+    let held: Vec<TcpStream> = (0..200).map(|_| server.connect()).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = server.cpu_ticks();
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_secs(2));
+    let ticks = server.cpu_ticks() - before;
+    let elapsed = started.elapsed().as_secs_f64();
+    // A spinning accept loop burns a whole core: 100 ticks a second.
+    assert!(
+        (ticks as f64) < 30.0 * elapsed,
+        "{ticks} ticks of CPU in {elapsed:.1} s while out of descriptors"
+    );
+    drop(held);
+    assert_eq!(server.get("/healthz"), "HTTP/1.1 200 OK");
+}
+
+#[test]
+fn sigterm_does_not_wait_for_a_half_sent_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &["--client-timeout", "120"], None);
+    let mut half = server.connect();
+    write!(half, "GET /heal").unwrap();
+    let mut idle = server.connect();
+    write!(idle, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut buf = [0u8; 512];
+    let _ = idle.read(&mut buf).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let ok = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    // Far below the 120 s either connection could otherwise hold it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running 20 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
