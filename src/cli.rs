@@ -17,6 +17,17 @@ and read the API reference at http://127.0.0.1:8080/docs."
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How log lines are written to stderr: `text` for people, `json` (one object a line) for
+    /// journald or a log shipper
+    #[arg(long, global = true, env = "TRCKER_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// The shape of log lines.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -75,6 +86,10 @@ pub enum Command {
         #[arg(long, env = "TRCKER_MAX_CONNECTIONS", value_name = "N",
               value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
         max_connections: Option<u64>,
+        /// Serve Prometheus metrics at http://ADDR/metrics, on this address only (never on
+        /// --addr: traffic figures are business data, and scrapers need no key) [default: off]
+        #[arg(long, env = "TRCKER_METRICS_ADDR", value_name = "HOST:PORT")]
+        metrics_addr: Option<SocketAddr>,
     },
     /// Manage API keys
     Keys {

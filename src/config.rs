@@ -24,6 +24,8 @@ pub struct Config {
     pub client_timeout: Duration,
     /// Connections open at once; `None`: derived from the descriptor limit at start.
     pub max_connections: Option<usize>,
+    /// Where `/metrics` is served, apart from the public address; `None`: not at all.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// `~/.local/share/trcker` on Linux, the platform's equivalent elsewhere.
@@ -49,6 +51,7 @@ impl Config {
             fsync_each_commit: false,
             client_timeout: Duration::from_secs(10),
             max_connections: None,
+            metrics_addr: None,
         }
     }
 }

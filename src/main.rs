@@ -1,17 +1,20 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use trcker::cli::{AdminCommand, Cli, Command, KeysCommand};
+use trcker::cli::{AdminCommand, Cli, Command, KeysCommand, LogFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TRCKER_LOG")
                 .unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -33,6 +36,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             synchronous,
             client_timeout,
             max_connections,
+            metrics_addr,
         } => {
             let config = trcker::Config {
                 addr,
@@ -44,6 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 fsync_each_commit: synchronous == trcker::cli::Synchronous::Full,
                 client_timeout: std::time::Duration::from_secs(client_timeout),
                 max_connections: max_connections.map(|n| n as usize),
+                metrics_addr,
             };
             trcker::allocator::limit_arenas();
             let rt = tokio::runtime::Runtime::new()?;
