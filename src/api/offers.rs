@@ -11,7 +11,7 @@ use super::auth::BrandKey;
 use super::body::JsonBody;
 use super::errors::ApiError;
 use super::{ApiTags, pagination, public_base};
-use crate::domain::macros::validate_destination;
+use crate::domain::macros::Destination;
 use crate::domain::money::Money;
 use crate::domain::time::to_rfc3339;
 use crate::state::AppState;
@@ -205,7 +205,9 @@ fn validate(f: &mut OfferFields) -> Result<(), ApiError> {
     if f.name.is_empty() || f.name.chars().count() > 200 {
         return Err(ApiError::validation("name must be 1-200 characters"));
     }
-    validate_destination(&f.destination_url).map_err(ApiError::validation)?;
+    f.destination_url = Destination::parse(&f.destination_url)
+        .map_err(ApiError::validation)?
+        .into_string();
     if f.payout_type == "revshare" && f.payout > Money(10_000) {
         return Err(ApiError::validation(
             "payout must be <= 100 for a revshare offer",
