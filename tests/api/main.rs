@@ -4,6 +4,7 @@
 mod common;
 
 mod conversions;
+mod edges;
 mod errors;
 mod offers_partners;
 mod openapi;

@@ -1,0 +1,145 @@
+//! Input edges (#8): destination spellings, report dates, money bounds, header bytes, the auth
+//! scheme's case, currency codes. Bad input gets the contract's error and changes nothing.
+
+use serde_json::{Value, json};
+
+use crate::common::{TestApp, app};
+
+fn offer(url: &str) -> Value {
+    json!({"name": "o", "destination_url": url, "payout": 1})
+}
+
+/// The SQLite file itself, opened beside the app's pool: what is really stored.
+fn file(app: &TestApp) -> rusqlite::Connection {
+    rusqlite::Connection::open(app.dir.path().join("trcker.db")).unwrap()
+}
+
+fn assert_validation(r: &crate::common::Answer, field: &str) {
+    assert_eq!(r.status, 422, "{}", r.json);
+    assert_eq!(r.code(), "validation_error", "{}", r.json);
+    let msg = r.json["error"]["message"].as_str().unwrap();
+    assert!(msg.contains(field), "{msg:?} does not name {field}");
+}
+
+#[tokio::test]
+async fn edges_destination_host_cant_be_steered_in_any_spelling() {
+    let app = app();
+    let key = app.key("Acme");
+    for bad in [
+        "https:shop.example{sub1}/",
+        "https:{sub1}//shop.example/",
+        "https:{sub1}//x/",
+        "https:x{sub1}/",
+        "https://{sub1}.x/",
+        "https://x{sub1}/",
+        "https://x:{sub1}/",
+        "https://u{sub1}@x/",
+        "HTTPS://x{sub1}",
+        "ht\ttps://x/{sub1}",
+        "ht\nps://x/{sub1}",
+        "https://x%7Bsub1%7D/",
+    ] {
+        let r = app.post(&key, "/api/v1/offers", offer(bad)).await;
+        assert_validation(&r, "destination_url");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM offers"), 0);
+
+    // Nor can a valid offer be patched into one.
+    let ok = app
+        .post(&key, "/api/v1/offers", offer("https://shop.example/l?x=1"))
+        .await;
+    assert_eq!(ok.status, 201);
+    let id = ok.json["id"].as_i64().unwrap();
+    let r = app
+        .patch(
+            &key,
+            &format!("/api/v1/offers/{id}"),
+            json!({"destination_url": "https:shop.example{sub1}/"}),
+        )
+        .await;
+    assert_validation(&r, "destination_url");
+    let stored: String = file(&app)
+        .query_row("SELECT destination_url FROM offers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, "https://shop.example/l?x=1");
+}
+
+#[tokio::test]
+async fn edges_destination_is_stored_normalised_and_path_macros_work() {
+    let app = app();
+    let key = app.key("Acme");
+    let r = app
+        .post(
+            &key,
+            "/api/v1/offers",
+            offer("HTTPS:Shop.Example\\{sub1}/p?s={sub2}"),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(
+        r.json["destination_url"],
+        "https://shop.example/{sub1}/p?s={sub2}"
+    );
+    let (offer_id, _) = (r.json["id"].as_i64().unwrap(), ());
+    let p = app
+        .post(
+            &key,
+            "/api/v1/partners",
+            json!({"name": "P", "email": "p@example.com"}),
+        )
+        .await;
+    let partner = p.json["id"].as_i64().unwrap();
+    for (value, sent) in [
+        (".evil.example", ".evil.example"),
+        ("%2F..%2F%40evil.example", "/../@evil.example"),
+        ("%23frag", "#frag"),
+        ("a%26sub3%3Dx", "a&sub3=x"),
+    ] {
+        let (status, loc) = app
+            .click(&format!(
+                "/c/{offer_id}/{partner}?sub1={value}&sub2={value}"
+            ))
+            .await;
+        assert_eq!(status, 302);
+        let loc = loc.unwrap();
+        let u = url::Url::parse(&loc).unwrap();
+        assert_eq!(u.host_str(), Some("shop.example"), "{loc}");
+        assert_eq!(u.fragment(), None, "{loc}");
+        let s: Vec<(String, String)> = u.query_pairs().into_owned().collect();
+        assert_eq!(s[0], ("s".to_string(), sent.to_string()), "{loc}");
+        assert_eq!(s[1].0, "click_id", "{loc}");
+        // In the path the value is one segment, percent-encoded.
+        let first = u.path_segments().unwrap().next().unwrap().to_string();
+        let decoded = percent_encoding::percent_decode_str(&first)
+            .decode_utf8()
+            .unwrap();
+        assert_eq!(decoded, sent, "{loc}");
+    }
+}
+
+#[tokio::test]
+async fn edges_bearer_scheme_is_case_insensitive() {
+    let app = app();
+    let key = app.key("Acme");
+    for scheme in ["Bearer", "bearer", "BEARER", "BeArEr"] {
+        let r = app
+            .raw(
+                app.cli
+                    .get("/api/v1/offers")
+                    .header("Authorization", format!("{scheme} {key}")),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{scheme}: {}", r.json);
+    }
+    for bad in [format!("Basic {key}"), format!("Bearer{key}"), key.clone()] {
+        let r = app
+            .raw(
+                app.cli
+                    .get("/api/v1/offers")
+                    .header("Authorization", bad.clone()),
+            )
+            .await;
+        assert_eq!(r.status, 401, "{bad}");
+        assert_eq!(r.code(), "unauthorized");
+    }
+}
