@@ -135,8 +135,9 @@ pub struct CreateConversion {
     /// Instead of `click_id`, with `partner_id` (coupon or offline sales).
     pub offer_id: Option<i64>,
     pub partner_id: Option<i64>,
-    /// Sale amount, >= 0, at most 2 decimals; required for `revshare` offers.
-    #[oai(validator(minimum(value = "0")))]
+    /// Sale amount, >= 0 and <= 1000000000 (one billion, so a brand's sums fit exact
+    /// integers), at most 2 decimals; required for `revshare` offers.
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     pub amount: Option<f64>,
     /// Default `conversion`; 1–64 of `a-z 0-9 _ -`.
     #[oai(validator(pattern = "^[a-z0-9_-]{1,64}$"))]

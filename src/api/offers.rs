@@ -11,6 +11,7 @@ use super::auth::BrandKey;
 use super::body::JsonBody;
 use super::errors::ApiError;
 use super::{ApiTags, pagination, public_base};
+use crate::domain::currency::CurrencyCode;
 use crate::domain::macros::Destination;
 use crate::domain::money::Money;
 use crate::domain::time::to_rfc3339;
@@ -130,10 +131,11 @@ pub struct CreateOffer {
     pub destination_url: String,
     /// Default `cpa`.
     pub payout_type: Option<PayoutType>,
-    /// >= 0, at most 2 decimals; <= 100 for `revshare`.
-    #[oai(validator(minimum(value = "0")))]
+    /// >= 0 and <= 1000000000 (one billion), at most 2 decimals; <= 100 for `revshare`.
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     pub payout: f64,
-    /// ISO 4217 code, default `USD`.
+    /// ISO 4217 code of a currency (not `XXX`, `XTS`, metals or `XDR`), default `USD`;
+    /// any case, answered upper case.
     #[oai(validator(pattern = "^[A-Za-z]{3}$"))]
     pub currency: Option<String>,
     /// Default `active`.
@@ -162,7 +164,8 @@ pub struct UpdateOffer {
     #[oai(validator(min_length = 1, max_length = 2048))]
     pub destination_url: Option<String>,
     pub payout_type: Option<PayoutType>,
-    #[oai(validator(minimum(value = "0")))]
+    /// >= 0 and <= 1000000000 (one billion), at most 2 decimals; <= 100 for `revshare`.
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     pub payout: Option<f64>,
     /// Must equal the current currency: reports would otherwise mix currencies in one offer.
     #[oai(validator(pattern = "^[A-Za-z]{3}$"))]
@@ -213,12 +216,10 @@ fn validate(f: &mut OfferFields) -> Result<(), ApiError> {
             "payout must be <= 100 for a revshare offer",
         ));
     }
-    f.currency = f.currency.to_ascii_uppercase();
-    if f.currency.len() != 3 || !f.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(ApiError::validation(
-            "currency must be a 3-letter ISO 4217 code",
-        ));
-    }
+    f.currency = CurrencyCode::parse(&f.currency)
+        .map_err(ApiError::validation)?
+        .as_str()
+        .into();
     Ok(())
 }
 

@@ -143,3 +143,86 @@ async fn edges_bearer_scheme_is_case_insensitive() {
         assert_eq!(r.code(), "unauthorized");
     }
 }
+
+#[tokio::test]
+async fn edges_currency_is_an_iso_4217_code() {
+    let app = app();
+    let key = app.key("Acme");
+    let with = |c: &str| json!({"name": "o", "destination_url": "https://a.example/", "payout": 1, "currency": c});
+    for bad in ["XXY", "ABC", "xxy", "XXX", "XTS", "XAU"] {
+        let r = app.post(&key, "/api/v1/offers", with(bad)).await;
+        assert_validation(&r, "currency");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM offers"), 0);
+    // Lower case is normalised, as an offer's currency always has been.
+    for (sent, stored) in [("usd", "USD"), ("Jpy", "JPY"), ("EUR", "EUR")] {
+        let r = app.post(&key, "/api/v1/offers", with(sent)).await;
+        assert_eq!(r.status, 201, "{}", r.json);
+        assert_eq!(r.json["currency"], stored);
+    }
+    let stored: Vec<String> = file(&app)
+        .prepare("SELECT currency FROM offers ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(stored, ["USD", "JPY", "EUR"]);
+}
+
+#[tokio::test]
+async fn edges_money_is_bounded_so_sums_cant_overflow() {
+    let app = app();
+    let key = app.key("Acme");
+    let big = |p: f64| json!({"name": "o", "destination_url": "https://a.example/", "payout": p});
+    for p in [1_000_000_000.01, 1e10, 1e13, 9.3e18] {
+        let r = app.post(&key, "/api/v1/offers", big(p)).await;
+        assert_validation(&r, "payout");
+        assert!(
+            r.json["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("1000000000"),
+            "{}",
+            r.json
+        );
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM offers"), 0);
+
+    let (offer, partner) = app.offer_and_partner(&key, big(1_000_000_000.0)).await;
+    let r = app
+        .patch(
+            &key,
+            &format!("/api/v1/offers/{offer}"),
+            json!({"payout": 1e12}),
+        )
+        .await;
+    assert_validation(&r, "payout");
+    let payout: i64 = file(&app)
+        .query_row("SELECT payout_minor FROM offers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(payout, 100_000_000_000);
+
+    let conv = |amount: f64| {
+        json!({"offer_id": offer, "partner_id": partner, "amount": amount,
+               "occurred_at": "2026-11-01T10:00:00Z"})
+    };
+    for a in [1e13, 1_000_000_000.01, 1e19] {
+        let r = app.post(&key, "/api/v1/conversions", conv(a)).await;
+        assert_validation(&r, "amount");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM conversions"), 0);
+    for _ in 0..3 {
+        let r = app
+            .post(&key, "/api/v1/conversions", conv(1_000_000_000.0))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.json);
+        assert_eq!(r.json["amount"], 1_000_000_000.0);
+    }
+    let r = app
+        .get(&key, "/api/v1/reports?from=2026-11-01&to=2026-11-01")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["totals"][0]["revenue"], 3_000_000_000.0);
+    assert_eq!(r.json["totals"][0]["payout"], 3_000_000_000.0);
+}
