@@ -11,7 +11,7 @@ use super::body::JsonBody;
 use super::errors::ApiError;
 use super::{ApiTags, pagination};
 use crate::domain::money::Money;
-use crate::domain::time::{DateEdge, parse_instant, to_rfc3339};
+use crate::domain::time::{DAY_RANGE, DateEdge, DayError, parse_instant, to_rfc3339};
 use crate::state::AppState;
 use crate::store::conversions::{self as store, Filter, NewConversion};
 use crate::tracking::writer::{WriteOp, WriteReply};
@@ -200,10 +200,13 @@ pub enum ConversionRecorded {
 
 fn parse_time(field: &str, v: Option<String>, edge: DateEdge) -> Result<Option<i64>, ApiError> {
     v.map(|t| {
-        parse_instant(&t, edge, chrono_tz::UTC).ok_or_else(|| {
-            ApiError::invalid_request(format!(
+        parse_instant(&t, edge, chrono_tz::UTC).map_err(|e| match e {
+            DayError::Unparseable => ApiError::invalid_request(format!(
                 "{field} must be an RFC 3339 time or a YYYY-MM-DD date"
-            ))
+            )),
+            DayError::OutOfRange => {
+                ApiError::validation(format!("{field} must be within {DAY_RANGE}"))
+            }
         })
     })
     .transpose()

@@ -226,3 +226,98 @@ async fn edges_money_is_bounded_so_sums_cant_overflow() {
     assert_eq!(r.json["totals"][0]["revenue"], 3_000_000_000.0);
     assert_eq!(r.json["totals"][0]["payout"], 3_000_000_000.0);
 }
+
+#[tokio::test]
+async fn edges_report_dates_out_of_range_are_422_and_nothing_panics() {
+    let app = app();
+    let key = app.key("Acme");
+    let zones = [
+        "UTC",
+        "Pacific/Kiritimati",
+        "Etc/GMT%2B12",
+        "Etc/GMT-14",
+        "America/St_Johns",
+        "Pacific/Apia",
+    ];
+    let inside = [
+        "1970-01-01",
+        "1970-01-02",
+        "9999-12-31",
+        "1994-12-31",
+        "2011-12-30",
+    ];
+    let outside = [
+        "-262143-01-01",
+        "%2B262142-12-31",
+        "262143-12-31",
+        "-9999999999-01-01",
+        "1969-12-31",
+        "0000-01-01",
+        "10000-01-01",
+    ];
+    for tz in zones {
+        for grain in ["hour", "day", "week", "month"] {
+            for d in inside {
+                let r = app
+                    .get(
+                        &key,
+                        &format!("/api/v1/reports?from={d}&to={d}&timezone={tz}&group_by={grain}"),
+                    )
+                    .await;
+                assert_eq!(r.status, 200, "{d} {tz} {grain}: {}", r.json);
+            }
+            // The last day and the first day as the only one given: the default fills the other.
+            for q in [
+                "to=1970-01-01",
+                "to=1970-01-03",
+                "from=9999-12-31&to=9999-12-31",
+            ] {
+                let r = app
+                    .get(
+                        &key,
+                        &format!("/api/v1/reports?{q}&timezone={tz}&group_by={grain}"),
+                    )
+                    .await;
+                assert_eq!(r.status, 200, "{q} {tz} {grain}: {}", r.json);
+            }
+        }
+        for d in outside {
+            for field in ["from", "to"] {
+                let q = if field == "from" {
+                    format!("from={d}&to=1970-01-02")
+                } else {
+                    format!("from=9999-12-30&to={d}")
+                };
+                let r = app
+                    .get(&key, &format!("/api/v1/reports?{q}&timezone={tz}"))
+                    .await;
+                assert_validation(&r, field);
+            }
+            let r = app
+                .get(
+                    &key,
+                    &format!("/api/v1/reports?from={d}&to={d}&timezone={tz}"),
+                )
+                .await;
+            assert_validation(&r, "from");
+        }
+    }
+    // Unparseable is still 400, as before.
+    let r = app.get(&key, "/api/v1/reports?from=2026-02-30").await;
+    assert_eq!(r.status, 400, "{}", r.json);
+    assert_eq!(r.code(), "invalid_request");
+
+    // The conversions list's date filters have the same range.
+    for q in [
+        "from=-262143-01-01",
+        "to=10000-01-01",
+        "from=0001-01-01T00:00:00Z",
+    ] {
+        let r = app.get(&key, &format!("/api/v1/conversions?{q}")).await;
+        assert_validation(&r, q.split('=').next().unwrap());
+    }
+    let r = app
+        .get(&key, "/api/v1/conversions?from=1970-01-01&to=9999-12-31")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+}
