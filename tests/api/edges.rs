@@ -321,3 +321,45 @@ async fn edges_report_dates_out_of_range_are_422_and_nothing_panics() {
         .await;
     assert_eq!(r.status, 200, "{}", r.json);
 }
+
+#[tokio::test]
+async fn edges_non_ascii_headers_are_kept_and_subs_cut_at_255_characters() {
+    let app = app();
+    let key = app.key("Acme");
+    let (offer, partner) = app
+        .offer_and_partner(&key, offer("https://shop.example/l"))
+        .await;
+    let ua = poem::http::HeaderValue::from_bytes(b"Mozilla/5.0 caf\xe9 \xe9t\xe9").unwrap();
+    let referer =
+        poem::http::HeaderValue::from_bytes("https://ref.example/café?q=日本".as_bytes()).unwrap();
+    let sub = "é".repeat(300);
+    let emoji = format!("{}😀😀", "a".repeat(254));
+    let encode = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let resp = app
+        .cli
+        .get(format!(
+            "/c/{offer}/{partner}?sub1={}&sub2={}",
+            encode(&sub),
+            encode(&emoji)
+        ))
+        .header("User-Agent", ua)
+        .header("Referer", referer)
+        .send()
+        .await;
+    assert_eq!(resp.0.status().as_u16(), 302);
+
+    let (ua, referer, sub1, sub2): (String, String, String, String) = file(&app)
+        .query_row(
+            "SELECT user_agent, referer, sub1, sub2 FROM clicks",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(ua, "Mozilla/5.0 caf\u{FFFD} \u{FFFD}t\u{FFFD}");
+    assert_eq!(referer, "https://ref.example/café?q=日本");
+    assert_eq!(sub1.chars().count(), 255);
+    assert_eq!(sub1, "é".repeat(255));
+    assert_eq!(sub2, format!("{}😀", "a".repeat(254)));
+}
