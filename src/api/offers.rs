@@ -126,7 +126,9 @@ pub struct CreateOffer {
     /// 1–200 characters.
     #[oai(validator(min_length = 1, max_length = 200))]
     pub name: String,
-    /// An absolute http or https URL, ASCII only; may contain macros.
+    /// An absolute http or https URL, ASCII only; may contain macros in its path, query and
+    /// fragment, never in its scheme, user, host or port. Stored and answered in the form
+    /// browsers read it (`HTTPS:Shop.Example` is `https://shop.example/`).
     #[oai(validator(min_length = 1, max_length = 2048))]
     pub destination_url: String,
     /// Default `cpa`.

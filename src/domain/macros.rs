@@ -129,7 +129,7 @@ impl Destination {
         // land on the same origin as the template itself.
         let want = origin_of(&parsed);
         for sample in SAMPLES {
-            let subs = sample.subs.clone().map(|s| Some(s.to_string()));
+            let subs = sample.subs.map(|s| Some(s.to_string()));
             let filled = expand(
                 &normal,
                 &MacroValues {
