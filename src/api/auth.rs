@@ -56,10 +56,11 @@ async fn authenticate(state: &AppState, req: &Request) -> Result<KeyOwner, ApiEr
         .ok_or_else(|| {
             ApiError::unauthorized("missing Authorization header; use `Bearer <key>`")
         })?;
+    // RFC 7235: the auth scheme is case-insensitive (`bearer`, `BEARER` are `Bearer`).
     let key = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
-        .map(str::trim)
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| key.trim())
         .ok_or_else(|| {
             ApiError::unauthorized("malformed Authorization header; use `Bearer <key>`")
         })?;

@@ -11,7 +11,7 @@ use super::body::JsonBody;
 use super::errors::ApiError;
 use super::{ApiTags, pagination};
 use crate::domain::money::Money;
-use crate::domain::time::{DateEdge, parse_instant, to_rfc3339};
+use crate::domain::time::{DAY_RANGE, DateEdge, DayError, parse_instant, to_rfc3339};
 use crate::state::AppState;
 use crate::store::conversions::{self as store, Filter, NewConversion};
 use crate::tracking::writer::{WriteOp, WriteReply};
@@ -135,8 +135,9 @@ pub struct CreateConversion {
     /// Instead of `click_id`, with `partner_id` (coupon or offline sales).
     pub offer_id: Option<i64>,
     pub partner_id: Option<i64>,
-    /// Sale amount, >= 0, at most 2 decimals; required for `revshare` offers.
-    #[oai(validator(minimum(value = "0")))]
+    /// Sale amount, >= 0 and <= 1000000000 (one billion, so a brand's sums fit exact
+    /// integers), at most 2 decimals; required for `revshare` offers.
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     pub amount: Option<f64>,
     /// Default `conversion`; 1–64 of `a-z 0-9 _ -`.
     #[oai(validator(pattern = "^[a-z0-9_-]{1,64}$"))]
@@ -199,10 +200,13 @@ pub enum ConversionRecorded {
 
 fn parse_time(field: &str, v: Option<String>, edge: DateEdge) -> Result<Option<i64>, ApiError> {
     v.map(|t| {
-        parse_instant(&t, edge, chrono_tz::UTC).ok_or_else(|| {
-            ApiError::invalid_request(format!(
+        parse_instant(&t, edge, chrono_tz::UTC).map_err(|e| match e {
+            DayError::Unparseable => ApiError::invalid_request(format!(
                 "{field} must be an RFC 3339 time or a YYYY-MM-DD date"
-            ))
+            )),
+            DayError::OutOfRange => {
+                ApiError::validation(format!("{field} must be within {DAY_RANGE}"))
+            }
         })
     })
     .transpose()

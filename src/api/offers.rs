@@ -11,7 +11,8 @@ use super::auth::BrandKey;
 use super::body::JsonBody;
 use super::errors::ApiError;
 use super::{ApiTags, pagination, public_base};
-use crate::domain::macros::validate_destination;
+use crate::domain::currency::CurrencyCode;
+use crate::domain::macros::Destination;
 use crate::domain::money::Money;
 use crate::domain::time::to_rfc3339;
 use crate::state::AppState;
@@ -125,15 +126,18 @@ pub struct CreateOffer {
     /// 1–200 characters.
     #[oai(validator(min_length = 1, max_length = 200))]
     pub name: String,
-    /// An absolute http or https URL, ASCII only; may contain macros.
+    /// An absolute http or https URL, ASCII only; may contain macros in its path, query and
+    /// fragment, never in its scheme, user, host or port. Stored and answered in the form
+    /// browsers read it (`HTTPS:Shop.Example` is `https://shop.example/`).
     #[oai(validator(min_length = 1, max_length = 2048))]
     pub destination_url: String,
     /// Default `cpa`.
     pub payout_type: Option<PayoutType>,
-    /// >= 0, at most 2 decimals; <= 100 for `revshare`.
-    #[oai(validator(minimum(value = "0")))]
+    /// >= 0 and <= 1000000000 (one billion), at most 2 decimals; <= 100 for `revshare`.
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     pub payout: f64,
-    /// ISO 4217 code, default `USD`.
+    /// ISO 4217 code of a currency (not `XXX`, `XTS`, metals or `XDR`), default `USD`;
+    /// any case, answered upper case.
     #[oai(validator(pattern = "^[A-Za-z]{3}$"))]
     pub currency: Option<String>,
     /// Default `active`.
@@ -162,7 +166,8 @@ pub struct UpdateOffer {
     #[oai(validator(min_length = 1, max_length = 2048))]
     pub destination_url: Option<String>,
     pub payout_type: Option<PayoutType>,
-    #[oai(validator(minimum(value = "0")))]
+    /// >= 0 and <= 1000000000 (one billion), at most 2 decimals; <= 100 for `revshare`.
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     pub payout: Option<f64>,
     /// Must equal the current currency: reports would otherwise mix currencies in one offer.
     #[oai(validator(pattern = "^[A-Za-z]{3}$"))]
@@ -205,18 +210,18 @@ fn validate(f: &mut OfferFields) -> Result<(), ApiError> {
     if f.name.is_empty() || f.name.chars().count() > 200 {
         return Err(ApiError::validation("name must be 1-200 characters"));
     }
-    validate_destination(&f.destination_url).map_err(ApiError::validation)?;
+    f.destination_url = Destination::parse(&f.destination_url)
+        .map_err(ApiError::validation)?
+        .into_string();
     if f.payout_type == "revshare" && f.payout > Money(10_000) {
         return Err(ApiError::validation(
             "payout must be <= 100 for a revshare offer",
         ));
     }
-    f.currency = f.currency.to_ascii_uppercase();
-    if f.currency.len() != 3 || !f.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(ApiError::validation(
-            "currency must be a 3-letter ISO 4217 code",
-        ));
-    }
+    f.currency = CurrencyCode::parse(&f.currency)
+        .map_err(ApiError::validation)?
+        .as_str()
+        .into();
     Ok(())
 }
 

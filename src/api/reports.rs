@@ -13,7 +13,7 @@ use super::errors::ApiError;
 use super::serde_json_payload::SerdeJson;
 use crate::domain::money::Money;
 use crate::domain::report::{self, GroupBy, Range, TimeBuckets, TimeGrain};
-use crate::domain::time::parse_timezone;
+use crate::domain::time::{DAY_RANGE, DayError, first_day, parse_day, parse_timezone};
 use crate::state::AppState;
 use crate::store::reports::{self as store, Metrics};
 
@@ -142,8 +142,12 @@ impl Example for ReportRow {
 }
 
 fn parse_date(field: &str, v: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .map_err(|_| ApiError::invalid_request(format!("{field} must be a date YYYY-MM-DD")))
+    parse_day(v).map_err(|e| match e {
+        DayError::Unparseable => {
+            ApiError::invalid_request(format!("{field} must be a date YYYY-MM-DD"))
+        }
+        DayError::OutOfRange => ApiError::validation(format!("{field} must be within {DAY_RANGE}")),
+    })
 }
 
 pub struct ReportsApi;
@@ -163,9 +167,9 @@ impl ReportsApi {
         &self,
         auth: BrandKey,
         state: Data<&AppState>,
-        /// First day, `YYYY-MM-DD` (default 6 days before `to`).
+        /// First day, `YYYY-MM-DD` within 1970-01-01..9999-12-31 (default 6 days before `to`).
         from: Query<Option<String>>,
-        /// Last day, inclusive, `YYYY-MM-DD` (default today).
+        /// Last day, inclusive, `YYYY-MM-DD` within 1970-01-01..9999-12-31 (default today).
         to: Query<Option<String>>,
         offer_id: Query<Option<i64>>,
         partner_id: Query<Option<i64>>,
@@ -180,14 +184,19 @@ impl ReportsApi {
         })?;
         let group =
             GroupBy::parse(group_by.0.as_deref().unwrap_or("day")).map_err(ApiError::validation)?;
+        // `from` first, so a bad range names the field the query names first.
+        let from_given = from
+            .0
+            .as_deref()
+            .map(|f| parse_date("from", f))
+            .transpose()?;
         let to_date = match &to.0 {
             Some(t) => parse_date("to", t)?,
             None => report::today(tz),
         };
-        let from_date = match &from.0 {
-            Some(f) => parse_date("from", f)?,
-            None => to_date - chrono::Duration::days(6),
-        };
+        // Near the first day the default week is cut short rather than refused.
+        let from_date =
+            from_given.unwrap_or_else(|| (to_date - chrono::Duration::days(6)).max(first_day()));
         if to_date < from_date {
             return Err(ApiError::validation("to must not be before from"));
         }

@@ -1,6 +1,7 @@
 //! Types with their rules, no I/O.
 
 pub mod click_ids;
+pub mod currency;
 pub mod email;
 pub mod ids;
 pub mod macros;

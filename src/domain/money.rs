@@ -6,8 +6,15 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Money(pub i64);
 
-/// Largest accepted amount: 10^13 units keeps every value exactly representable as an f64.
-const MAX_MINOR: i64 = 1_000_000_000_000_000;
+/// Largest accepted amount: 1,000,000,000.00 (10^11 minor units). A brand's sums are i64
+/// minor units, so it takes over 92 million conversions at the maximum (9.2 * 10^16 units,
+/// far past any real revenue, even in currencies worth 1/25000 of a dollar) before a report
+/// total could overflow; an unbounded amount poisoned every report after 9,300 of 10^13.
+/// Every accepted value also prints back exactly as an f64 (at most 12 significant digits).
+pub const MAX_MINOR: i64 = 100_000_000_000;
+
+/// `MAX_MINOR` for messages and the spec.
+pub const MAX_TEXT: &str = "1000000000";
 
 impl Money {
     /// Parse a JSON number. The f64 is printed back in its shortest round-trip form, which is
@@ -29,7 +36,7 @@ impl Money {
         }
         let whole: i64 = whole
             .parse()
-            .map_err(|_| format!("{field} is out of range"))?;
+            .map_err(|_| format!("{field} must be <= {MAX_TEXT}"))?;
         let mut cents: i64 = 0;
         for (i, d) in frac.bytes().enumerate() {
             let digit = i64::from(d - b'0');
@@ -39,7 +46,7 @@ impl Money {
             .checked_mul(100)
             .and_then(|m| m.checked_add(cents))
             .filter(|m| *m <= MAX_MINOR)
-            .ok_or_else(|| format!("{field} is out of range"))?;
+            .ok_or_else(|| format!("{field} must be <= {MAX_TEXT}"))?;
         Ok(Money(minor))
     }
 
@@ -84,6 +91,19 @@ mod tests {
         assert!(Money::from_json(1.005, "x").is_err());
         assert!(Money::from_json(-1.0, "x").is_err());
         assert!(Money::from_json(1e300, "x").is_err());
+        assert_eq!(
+            Money::from_json(1_000_000_000.0, "x"),
+            Ok(Money(100_000_000_000))
+        );
+        assert_eq!(
+            Money::from_json(999_999_999.99, "x"),
+            Ok(Money(99_999_999_999))
+        );
+        assert_eq!(
+            Money::from_json(1_000_000_000.01, "amount"),
+            Err("amount must be <= 1000000000".into())
+        );
+        assert!(Money::from_json(1e13, "x").is_err());
     }
 
     #[test]

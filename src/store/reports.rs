@@ -55,14 +55,21 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Saturating: amounts are bounded (`Money::MAX_MINOR`) so real sums never get near
+    /// i64::MAX, and if rows written before the bound ever did, a report shows the ceiling
+    /// instead of panicking or wrapping negative.
     pub fn add(&mut self, o: &Metrics) {
-        self.clicks += o.clicks;
-        self.unique_clicks += o.unique_clicks;
-        self.conversions += o.conversions;
-        self.pending_conversions += o.pending_conversions;
-        self.rejected_conversions += o.rejected_conversions;
-        self.revenue += o.revenue;
-        self.payout += o.payout;
+        self.clicks = self.clicks.saturating_add(o.clicks);
+        self.unique_clicks = self.unique_clicks.saturating_add(o.unique_clicks);
+        self.conversions = self.conversions.saturating_add(o.conversions);
+        self.pending_conversions = self
+            .pending_conversions
+            .saturating_add(o.pending_conversions);
+        self.rejected_conversions = self
+            .rejected_conversions
+            .saturating_add(o.rejected_conversions);
+        self.revenue = self.revenue.saturating_add(o.revenue);
+        self.payout = self.payout.saturating_add(o.payout);
     }
 
     pub fn scaled(&self, k: i64) -> Metrics {
@@ -237,4 +244,25 @@ pub fn raw_rows(conn: &Connection, q: &Query) -> StoreResult<Vec<(Key, Metrics)>
         out.push((key(r)?, m));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_saturate_instead_of_overflowing() {
+        let mut m = Metrics {
+            revenue: i64::MAX - 1,
+            payout: 5,
+            ..Metrics::default()
+        };
+        m.add(&Metrics {
+            revenue: 10,
+            payout: 7,
+            ..Metrics::default()
+        });
+        assert_eq!(m.revenue, i64::MAX);
+        assert_eq!(m.payout, 12);
+    }
 }

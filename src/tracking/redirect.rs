@@ -26,9 +26,17 @@ fn truncate(mut s: String, max: usize) -> String {
     s
 }
 
+/// Keep at most `max` characters (the contract counts sub ids in characters, not bytes).
+fn truncate_chars(mut s: String, max: usize) -> String {
+    if let Some((end, _)) = s.char_indices().nth(max) {
+        s.truncate(end);
+    }
+    s
+}
+
 /// A sub id as stored: empty means absent, long ones are cut.
 fn clean(v: String) -> Option<String> {
-    (!v.is_empty()).then(|| truncate(v, MAX_SUB))
+    (!v.is_empty()).then(|| truncate_chars(v, MAX_SUB))
 }
 
 /// Click ids for this process: time-ordered, unguessable.
@@ -56,11 +64,14 @@ fn found(location: String) -> Response {
         .finish()
 }
 
+/// A header as text. Browsers and bots send UTF-8 or Latin-1 bytes in user agents and
+/// referers; `to_str` refuses anything but visible ASCII and the value was lost. Invalid UTF-8
+/// becomes U+FFFD, so what we keep is always valid text.
 fn header(req: &Request, name: &str) -> Option<String> {
     req.headers()
         .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| truncate(s.to_string(), MAX_HEADER))
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .map(|s| truncate(s, MAX_HEADER))
 }
 
 /// `/c/{offer_id}/{partner_id}` → the two ids (anything else: `None`).
@@ -152,5 +163,19 @@ mod tests {
         assert_eq!(ids("/c/x/34"), None);
         let s = subs(Some("sub1=a%20b&sub5=&sub3=x&sub6=no&sub=no"));
         assert_eq!(s, [Some("a b".into()), None, Some("x".into()), None, None]);
+    }
+
+    #[test]
+    fn subs_are_cut_at_255_characters() {
+        let long = "é".repeat(300);
+        let cut = clean(long).unwrap();
+        assert_eq!(cut.chars().count(), 255);
+        assert_eq!(cut.len(), 510);
+        let mixed = format!("{}😀😀", "a".repeat(254));
+        assert_eq!(clean(mixed).unwrap(), format!("{}😀", "a".repeat(254)));
+        assert_eq!(clean("x".repeat(255)).unwrap().len(), 255);
+        // Headers are cut at 1024 bytes, never inside a character.
+        let h = truncate("é".repeat(600), MAX_HEADER);
+        assert_eq!(h.len(), 1024);
     }
 }

@@ -5,6 +5,7 @@ mod common;
 
 mod conversions;
 mod docs;
+mod edges;
 mod errors;
 mod offers_partners;
 mod openapi;
