@@ -1465,7 +1465,7 @@ async fn the_real_server_refuses_huge_forms_without_buffering_them() {
                 .unwrap();
             s.write_all(
                 format!(
-                    "POST /login HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\n\r\n{}",
+                    "POST /login HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n{}",
                     300u64 << 20,
                     "a".repeat(100)
                 )
