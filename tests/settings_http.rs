@@ -11,7 +11,7 @@ use poem::test::{TestClient, TestResponse};
 use poem::{EndpointExt, Response};
 use trcker::settings::LOGIN_FAILED_MESSAGE;
 use trcker::settings::session::{IDLE_SECS, MAX_AGE_SECS};
-use trcker::settings::throttle::{ACCOUNT_LIMIT, IP_LIMIT};
+use trcker::settings::throttle::{FREE_PER_ACCOUNT, FREE_PER_ACCOUNT_AND_IP, FREE_PER_IP};
 use trcker::{AppState, Config};
 
 const EMAIL: &str = "owner@example.com";
@@ -131,6 +131,29 @@ impl App {
             "trcker_session={}",
             cookie_value(&resp, "trcker_session").unwrap()
         )
+    }
+
+    /// Sign in as a client at `ip` (the app must trust the proxy), with `cookie` (say, a
+    /// device cookie) next to the form's CSRF cookie.
+    async fn login_from(
+        &self,
+        ip: &str,
+        cookie: &str,
+        email: &str,
+        password: &str,
+    ) -> TestResponse {
+        let (csrf_cookie, csrf) = self.pre_form("/login").await;
+        self.cli
+            .post("/login")
+            .header("cookie", format!("{csrf_cookie}; {cookie}"))
+            .header("x-forwarded-for", ip)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", email),
+                ("password", password),
+            ])
+            .send()
+            .await
     }
 
     async fn login(&self, email: &str, password: &str) -> TestResponse {
@@ -492,13 +515,13 @@ async fn wrong_passwords_are_throttled_per_account_and_per_ip_with_one_message()
     trcker::admin_cli::create_admin(app.dir.path(), "second@example.com", PASSWORD).unwrap();
 
     let mut messages = Vec::new();
-    for _ in 0..ACCOUNT_LIMIT {
+    for _ in 0..FREE_PER_ACCOUNT_AND_IP {
         let resp = app.login(EMAIL, "wrong password!").await;
         resp.assert_status(StatusCode::UNAUTHORIZED);
         assert!(cookie_value(&resp, "trcker_session").is_none());
         messages.push(text(resp).await);
     }
-    // Locked: the right password is refused too, with the very same message.
+    // Waiting now: the right password is refused too, with the very same message.
     let resp = app.login(EMAIL, PASSWORD).await;
     resp.assert_status(StatusCode::UNAUTHORIZED);
     assert!(cookie_value(&resp, "trcker_session").is_none());
@@ -509,13 +532,14 @@ async fn wrong_passwords_are_throttled_per_account_and_per_ip_with_one_message()
     for m in &messages {
         assert!(m.contains(LOGIN_FAILED_MESSAGE), "{m}");
     }
-    // The lock is on the account, not yet on the client: another account signs in.
+    // The wait is on this account from this client, not on the client: another account signs
+    // in.
     app.login("second@example.com", PASSWORD)
         .await
         .assert_status(StatusCode::SEE_OTHER);
 
-    // Spraying over many accounts from one address locks the address.
-    for i in 0..IP_LIMIT {
+    // Spraying over many accounts from one address makes the address wait.
+    for i in 0..FREE_PER_IP {
         app.login(&format!("guess{i}@example.com"), "password123")
             .await;
     }
@@ -1087,4 +1111,401 @@ async fn a_generated_key_is_shown_once_to_the_session_that_made_it() {
         "a reload shows it no more"
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM api_keys"), 1);
+}
+
+/// A request body that counts what is read of it: `len` bytes, or without end.
+struct CountingBody {
+    read: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    len: Option<usize>,
+}
+
+impl tokio::io::AsyncRead for CountingBody {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::sync::atomic::Ordering;
+        let done = self.read.load(Ordering::SeqCst);
+        let left = self.len.map_or(usize::MAX, |l| l - done);
+        let n = buf.remaining().min(8192).min(left);
+        buf.put_slice(&vec![b'a'; n]);
+        self.read.fetch_add(n, Ordering::SeqCst);
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+fn counting_body(
+    len: Option<usize>,
+) -> (poem::Body, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let body = poem::Body::from_async_read(CountingBody {
+        read: read.clone(),
+        len,
+    });
+    (body, read)
+}
+
+const SETTINGS_FORMS: [&str; 7] = [
+    "/setup",
+    "/login",
+    "/logout",
+    "/settings/brands",
+    "/settings/brands/1",
+    "/settings/api-keys",
+    "/settings/api-keys/1/revoke",
+];
+
+async fn assert_too_large_page(resp: TestResponse) {
+    resp.assert_status(StatusCode::PAYLOAD_TOO_LARGE);
+    let h = resp.0.headers();
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["cache-control"], "no-store");
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
+    assert!(text(resp).await.contains("This form is too large"));
+}
+
+#[tokio::test]
+async fn oversized_forms_are_refused_with_413_before_their_body_is_read() {
+    use std::sync::atomic::Ordering;
+    let app = app();
+    let session = app.setup().await;
+    for path in SETTINGS_FORMS {
+        // Claims 300 MiB: refused on the header alone, not a byte of the body read.
+        let (body, read) = counting_body(Some(300 << 20));
+        let resp = app
+            .cli
+            .post(path)
+            .header("cookie", &session)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("content-length", (300u64 << 20).to_string())
+            .body(body)
+            .send()
+            .await;
+        assert_too_large_page(resp).await;
+        assert_eq!(read.load(Ordering::SeqCst), 0, "{path}: the body was read");
+
+        // No Content-Length (chunked) and no end: read only up to the cap.
+        let (body, read) = counting_body(None);
+        let resp = app
+            .cli
+            .post(path)
+            .header("cookie", &session)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await;
+        assert_too_large_page(resp).await;
+        let n = read.load(Ordering::SeqCst);
+        assert!(
+            n <= trcker::settings::MAX_FORM_BYTES + 16 * 1024,
+            "{path}: read {n} bytes"
+        );
+    }
+    // A form just under the cap is still read and answered as usual.
+    let long = "x".repeat(trcker::settings::MAX_FORM_BYTES - 200);
+    app.login(&long, PASSWORD)
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    app.login(EMAIL, PASSWORD)
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+}
+
+/// Hold every argon2 slot, as a burst of sign-ins in progress would.
+fn hold_argon2_slots(app: &App) -> Vec<trcker::settings::argon2_gate::Slot> {
+    let gate = &app.state.settings.argon2;
+    let held: Vec<_> = std::iter::from_fn(|| gate.try_enter()).collect();
+    assert_eq!(held.len(), gate.limit());
+    held
+}
+
+#[tokio::test]
+async fn sign_in_and_setup_answer_503_while_argon2_is_saturated() {
+    let app = app();
+    assert!(
+        app.state.settings.argon2.limit()
+            == std::thread::available_parallelism().map_or(2, |n| n.get()),
+        "one slot per core by default"
+    );
+    // Setup hashes a password: refused while the slots are full, nothing created.
+    let (cookie, csrf) = app.pre_form("/setup").await;
+    let token = app.state.settings.setup_token().to_string();
+    let held = hold_argon2_slots(&app);
+    let resp = app
+        .post(
+            "/setup",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("token", &token),
+                ("email", EMAIL),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ],
+        )
+        .await;
+    resp.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(count(&app, "SELECT count(*) FROM admins"), 0);
+    drop(held);
+    app.setup().await;
+
+    let held = hold_argon2_slots(&app);
+    // More refusals than free failures: they must not count as failures.
+    for _ in 0..2 * FREE_PER_ACCOUNT_AND_IP {
+        let resp = app.login(EMAIL, PASSWORD).await;
+        resp.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+        let h = resp.0.headers();
+        assert!(h["retry-after"].to_str().unwrap().parse::<u32>().unwrap() > 0);
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert!(cookie_value(&resp, "trcker_session").is_none());
+        assert!(text(resp).await.contains("The server is busy"));
+    }
+    drop(held);
+    app.login(EMAIL, PASSWORD)
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn correct_sign_ins_never_use_up_the_ip_budget() {
+    let app = app();
+    app.setup().await;
+    for i in 0..FREE_PER_IP + 5 {
+        let resp = app.login(EMAIL, PASSWORD).await;
+        assert_eq!(resp.0.status(), StatusCode::SEE_OTHER, "sign-in {}", i + 1);
+    }
+}
+
+#[tokio::test]
+async fn strangers_failing_elsewhere_do_not_keep_the_admin_out() {
+    let app = app_with(tempfile::tempdir().unwrap(), |c| c.trust_proxy = true);
+    app.setup().await;
+    let admin_ip = "203.0.113.1";
+    let resp = app.login_from(admin_ip, "", EMAIL, PASSWORD).await;
+    resp.assert_status(StatusCode::SEE_OTHER);
+    let device = format!(
+        "trcker_device={}",
+        cookie_value(&resp, "trcker_device").expect("a sign-in sets the device cookie")
+    );
+
+    // One stranger: after the free failures, their address waits, even with the right
+    // password; the admin's does not.
+    let stranger = "198.51.100.7";
+    for _ in 0..FREE_PER_ACCOUNT_AND_IP {
+        app.login_from(stranger, "", EMAIL, "wrong password!")
+            .await
+            .assert_status(StatusCode::UNAUTHORIZED);
+    }
+    app.login_from(stranger, "", EMAIL, PASSWORD)
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    app.login_from(admin_ip, "", EMAIL, PASSWORD)
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+
+    // Many strangers, one failure each: the account-wide count slows new browsers at new
+    // addresses, not the admin's address nor a browser with the device cookie.
+    for i in 0..FREE_PER_ACCOUNT {
+        app.login_from(
+            &format!("10.1.{}.{}", i / 200, i % 200),
+            "",
+            EMAIL,
+            "guess!guess!",
+        )
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    }
+    app.login_from("192.0.2.50", "", EMAIL, PASSWORD)
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    app.login_from(admin_ip, "", EMAIL, PASSWORD)
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    app.login_from("192.0.2.51", &device, EMAIL, PASSWORD)
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_password_reset_by_the_cli_clears_the_accounts_backoff() {
+    let app = app();
+    app.setup().await;
+    for _ in 0..FREE_PER_ACCOUNT_AND_IP {
+        app.login(EMAIL, "wrong password!")
+            .await
+            .assert_status(StatusCode::UNAUTHORIZED);
+    }
+    // The refusal needs no argon2: it comes even while every argon2 slot is taken.
+    let held = hold_argon2_slots(&app);
+    app.login(EMAIL, PASSWORD)
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    drop(held);
+    // Another process's way of changing the password: only the database changes.
+    trcker::admin_cli::reset_password(app.dir.path(), EMAIL, "a brand new passphrase").unwrap();
+    app.login(EMAIL, "a brand new passphrase")
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn blank_and_common_passwords_are_refused_by_setup_and_the_cli() {
+    let app = app();
+    let (cookie, csrf) = app.pre_form("/setup").await;
+    let token = app.state.settings.setup_token().to_string();
+    for (password, message) in [
+        ("            ", "only spaces"),
+        ("QwertyUiop", "most common passwords"),
+        ("1234567890", "most common passwords"),
+    ] {
+        let resp = app
+            .post(
+                "/setup",
+                &cookie,
+                &[
+                    ("csrf", &csrf),
+                    ("token", &token),
+                    ("email", EMAIL),
+                    ("password", password),
+                    ("password2", password),
+                ],
+            )
+            .await;
+        resp.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        let html = text(resp).await;
+        assert!(html.contains("id=\"password-error\""), "{password:?}");
+        assert!(html.contains(message), "{password:?}: {html}");
+
+        let err = trcker::admin_cli::create_admin(app.dir.path(), "ops@example.com", password)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(message), "{password:?}: {err}");
+        let err = trcker::admin_cli::reset_password(app.dir.path(), "ops@example.com", password)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(message), "{password:?}: {err}");
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM admins"), 0);
+}
+
+/// `trcker serve` on a random loopback port: the child and its `host:port`.
+fn serve(dir: &std::path::Path) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trcker"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let base = first.split_whitespace().nth(3).unwrap().to_string();
+    std::thread::spawn(move || for _ in lines {});
+    (child, base.trim_start_matches("http://").to_string())
+}
+
+fn vm_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// POST `body_len` bytes to /login over a raw socket, declared or chunked; the status line of
+/// the answer if one arrives (the server may close while we are still sending).
+fn raw_post(addr: &str, body_len: usize, chunked: bool) -> Option<String> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let framing = if chunked {
+        "transfer-encoding: chunked".to_string()
+    } else {
+        format!("content-length: {body_len}")
+    };
+    let head = format!(
+        "POST /login HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/x-www-form-urlencoded\r\n{framing}\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let chunk = vec![b'a'; 64 * 1024];
+    let mut sent = 0;
+    while sent < body_len {
+        let n = chunk.len().min(body_len - sent);
+        let ok = if chunked {
+            s.write_all(format!("{n:x}\r\n").as_bytes())
+                .and_then(|_| s.write_all(&chunk[..n]))
+                .and_then(|_| s.write_all(b"\r\n"))
+        } else {
+            s.write_all(&chunk[..n])
+        };
+        if ok.is_err() {
+            break;
+        }
+        sent += n;
+    }
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    answer.lines().next().map(str::to_string)
+}
+
+#[tokio::test]
+async fn the_real_server_refuses_huge_forms_without_buffering_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = serve(dir.path());
+    // Claims 300 MiB, sends 100 bytes: answered at once, nothing more awaited.
+    let status = tokio::task::spawn_blocking({
+        let addr = addr.clone();
+        move || {
+            use std::io::Read;
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+                .unwrap();
+            s.write_all(
+                format!(
+                    "POST /login HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n{}",
+                    300u64 << 20,
+                    "a".repeat(100)
+                )
+                .as_bytes(),
+            )
+            .unwrap();
+            let mut buf = [0u8; 64];
+            let n = s.read(&mut buf).unwrap();
+            String::from_utf8_lossy(&buf[..n]).to_string()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+
+    let before = vm_rss_kib(child.id());
+    // Several 50 MiB bodies at once, declared and chunked.
+    let senders: Vec<_> = (0..6)
+        .map(|i| {
+            let addr = addr.clone();
+            std::thread::spawn(move || raw_post(&addr, 50 << 20, i % 2 == 1))
+        })
+        .collect();
+    for s in senders {
+        if let Some(status) = s.join().unwrap() {
+            assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+        }
+    }
+    let after = vm_rss_kib(child.id());
+    // Buffering even one body would add 50 MiB; allow a wide margin for allocator noise.
+    assert!(
+        after < before + 40 * 1024,
+        "RSS grew from {before} KiB to {after} KiB"
+    );
+    // And the server is fine.
+    let page = reqwest::get(format!("http://{addr}/login")).await.unwrap();
+    assert!(page.status().is_success(), "{}", page.status());
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

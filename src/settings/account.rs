@@ -11,12 +11,31 @@ pub fn normalize_email(raw: &str) -> Result<String, &'static str> {
     crate::domain::email::normalize(raw).ok_or("Enter an email address like admin@example.com.")
 }
 
+/// The 1,000 most common passwords, one a line: `10-million-password-list-top-1000.txt` of
+/// SecLists (github.com/danielmiessler/SecLists, MIT licence), from Mark Burnett's list of ten
+/// million leaked passwords. Most are shorter than [`MIN_PASSWORD`] and fail on length first;
+/// the list catches the long ones (`1234567890`, `qwertyuiop`, ...).
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+/// Whether `password`, trimmed and in any case, is on the common list. A linear scan: this
+/// runs at setup and in the CLI only, never per request.
+pub fn is_common(password: &str) -> bool {
+    let p = password.trim();
+    COMMON_PASSWORDS
+        .lines()
+        .any(|common| common.eq_ignore_ascii_case(p))
+}
+
 pub fn check_password(password: &str) -> Result<(), &'static str> {
     let n = password.chars().count();
     if n < MIN_PASSWORD {
         Err("Use at least 10 characters.")
     } else if n > MAX_PASSWORD {
         Err("Use at most 1024 characters.")
+    } else if password.trim().is_empty() {
+        Err("A password of only spaces is too easy to guess. Use letters, digits or words.")
+    } else if is_common(password) {
+        Err("This is one of the most common passwords, which attackers try first. Choose another.")
     } else {
         Ok(())
     }
@@ -82,6 +101,18 @@ mod tests {
             assert!(normalize_email(bad).is_err(), "{bad:?}");
         }
         assert!(check_password("123456789").is_err());
-        assert!(check_password("1234567890").is_ok());
+        assert!(check_password("1234567809").is_ok());
+        // Long enough but only whitespace, or a common password in any case and padding.
+        for bad in [
+            "          ",
+            " \t\n         ",
+            "1234567890",
+            "QwertyUiop",
+            " qwertyuiop ",
+        ] {
+            assert!(check_password(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_password("correct horse battery").is_ok());
+        assert!(is_common("PASSWORD") && is_common("dragon") && !is_common("dragonfly!"));
     }
 }

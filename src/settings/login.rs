@@ -1,5 +1,5 @@
 //! Sign-in and sign-out. Every failure, throttled or not, gets the same message, so the page
-//! tells nobody which emails have accounts or when a lock is on.
+//! tells nobody which emails have accounts or when a wait is on.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -9,15 +9,17 @@ use poem::{Request, Response, handler};
 use serde::Deserialize;
 
 use super::account::{burn_verify, normalize_email, verify_password};
-use super::page::{Layout, internal, redirect, redirect_with_flash, render};
+use super::argon2_gate;
+use super::device::{DEVICE_COOKIE, DEVICE_MAX_AGE_SECS};
+use super::page::{self, Layout, internal, redirect, redirect_with_flash, render};
 use super::session::{
     self, Admin, CsrfOnly, SESSION_COOKIE, check_pre_csrf, pre_csrf, with_pre_csrf,
 };
+use super::throttle::account_key;
 use crate::domain::time::now;
 use crate::store::admins;
 
-pub const FAILED: &str =
-    "Wrong email or password. After several failed attempts, sign-in pauses for 15 minutes.";
+pub const FAILED: &str = "Wrong email or password. After several failed attempts, each further attempt has to wait longer, up to 15 minutes.";
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -83,19 +85,28 @@ pub async fn submit(req: &Request, Form(f): Form<LoginForm>) -> poem::Result<Res
             StatusCode::UNAUTHORIZED,
         )
     };
-    // Counted before the (slow) password check, so parallel guesses can't outrun the count.
-    if !state.settings.throttle.attempt(&email, &ip, now()) {
-        return Ok(failed(f));
-    }
     let lookup = email.clone();
     let found = state
         .db(move |c| admins::find_by_email(c, &lookup))
         .await
         .map_err(internal)?;
+    let settings = &state.settings;
+    let account = account_key(&email, found.as_ref().map(|a| a.password_hash.as_str()));
+    let known_device = session::cookie(req, DEVICE_COOKIE)
+        .is_some_and(|c| settings.device_key.vouches_for(&email, c));
+    // Checked and counted before the (slow) password check, so parallel guesses can't outrun
+    // the count; a throttled attempt costs no argon2 at all.
+    let Some(attempt) = settings.throttle.attempt(account, &ip, known_device, now()) else {
+        return Ok(failed(f));
+    };
+    let Some(slot) = settings.argon2.try_enter() else {
+        settings.throttle.not_tried(attempt);
+        return Err(page::busy());
+    };
     // argon2 takes a CPU for a while: run it off the async workers and without holding one of
     // the pool's database connections.
     let password = f.password.clone();
-    let admin_id = tokio::task::spawn_blocking(move || match found {
+    let admin_id = argon2_gate::run_in(slot, move || match found {
         Some(a) if verify_password(&password, &a.password_hash) => Some(a.id),
         Some(_) => None,
         None => {
@@ -103,14 +114,21 @@ pub async fn submit(req: &Request, Form(f): Form<LoginForm>) -> poem::Result<Res
             None
         }
     })
-    .await
-    .map_err(internal)?;
+    .await?;
     let Some(admin_id) = admin_id else {
         return Ok(failed(f));
     };
-    state.settings.throttle.succeeded(&email);
+    settings.throttle.succeeded(attempt);
     let mut resp = redirect_with_flash(req, "/settings", "signed_in");
     session::start(req, &mut resp, admin_id).await?;
+    let device = settings.device_key.issue(&email);
+    session::set_cookie(
+        req,
+        &mut resp,
+        DEVICE_COOKIE,
+        &device,
+        Some(DEVICE_MAX_AGE_SECS),
+    );
     Ok(resp)
 }
 

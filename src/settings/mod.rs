@@ -2,8 +2,10 @@
 //! askama. One file per concern; SQL lives in `store::{admins, sessions, brands, keys}`.
 
 pub mod account;
+pub mod argon2_gate;
 mod assets;
 mod brands;
+pub mod device;
 mod keys;
 mod login;
 mod page;
@@ -14,12 +16,15 @@ pub mod throttle;
 use poem::{Route, get, handler, post};
 
 pub use login::FAILED as LOGIN_FAILED_MESSAGE;
+pub use page::MAX_FORM_BYTES;
 
-/// What the settings pages keep in memory: the setup token, the sign-in throttle, and keys
-/// generated but not yet shown.
+/// What the settings pages keep in memory: the setup token, the sign-in throttle with its
+/// device-cookie key, the bound on argon2 work, and keys generated but not yet shown.
 pub struct SettingsState {
     setup_token: String,
     pub throttle: throttle::Throttle,
+    pub device_key: device::DeviceKey,
+    pub argon2: std::sync::Arc<argon2_gate::Argon2Gate>,
     pub fresh_keys: keys::FreshKeys,
 }
 
@@ -30,6 +35,8 @@ impl SettingsState {
         SettingsState {
             setup_token: hex_token(),
             throttle: throttle::Throttle::default(),
+            device_key: device::DeviceKey::random(),
+            argon2: argon2_gate::Argon2Gate::per_core(),
             fresh_keys: keys::FreshKeys::default(),
         }
     }

@@ -100,6 +100,10 @@ struct ErrorPage {
 }
 
 fn error_page(status: StatusCode, heading: &'static str, message: &'static str) -> poem::Error {
+    poem::Error::from_response(error_response(status, heading, message))
+}
+
+fn error_response(status: StatusCode, heading: &'static str, message: &'static str) -> Response {
     let l = Layout {
         title: heading,
         active: "",
@@ -113,7 +117,7 @@ fn error_page(status: StatusCode, heading: &'static str, message: &'static str) 
     }
     .into_response();
     resp.set_status(status);
-    poem::Error::from_response(resp)
+    resp
 }
 
 /// A POST without the form's CSRF token: refused before anything changes.
@@ -124,6 +128,33 @@ pub fn forbidden() -> poem::Error {
         "It was not sent from this Trcker page, or the page is too old. Go back, reload the page and try again.",
     )
 }
+
+/// A form body over [`MAX_FORM_BYTES`]: no settings form comes near it.
+pub fn too_large() -> poem::Error {
+    error_page(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "This form is too large",
+        "The server accepts at most 16 KiB from a settings form. Go back, shorten what you typed and try again.",
+    )
+}
+
+/// Every password-hashing slot is taken (see `argon2_gate`): refused at once rather than queued,
+/// and the browser is told when to come back.
+pub fn busy() -> poem::Error {
+    let mut resp = error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The server is busy",
+        "Too many sign-ins are being checked right now. Wait a few seconds and try again.",
+    );
+    resp.headers_mut().insert(
+        poem::http::header::RETRY_AFTER,
+        poem::http::HeaderValue::from_static(BUSY_RETRY_AFTER_SECS),
+    );
+    poem::Error::from_response(resp)
+}
+
+/// What [`busy`] puts in `Retry-After`: an argon2 check takes well under a second.
+pub const BUSY_RETRY_AFTER_SECS: &str = "5";
 
 pub fn not_found() -> poem::Error {
     error_page(
@@ -143,11 +174,41 @@ pub fn internal(e: impl std::fmt::Display) -> poem::Error {
     )
 }
 
+/// The most a settings form may send. The largest real one (setup) is well under 3 KiB; the
+/// cap keeps one request from making the server buffer whatever a client cares to send.
+pub const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// Refuse a body over [`MAX_FORM_BYTES`], then hand the handler the (small) body read into
+/// memory. A declared Content-Length over the cap is refused before a byte of the body is
+/// read; a body without one (chunked) is read at most 4 KiB past the cap before the refusal.
+async fn capped_body(mut req: Request) -> poem::Result<Request> {
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_FORM_BYTES as u64) {
+        return Err(too_large());
+    }
+    let body = req.take_body();
+    match body.into_bytes_limit(MAX_FORM_BYTES).await {
+        Ok(bytes) => req.set_body(bytes),
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => return Err(too_large()),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(req)
+}
+
 /// The security baseline of every settings page, on errors and redirects too (poem's
-/// `SetHeader` skips responses that travel as errors, so this converts them first).
+/// `SetHeader` skips responses that travel as errors, so this converts them first). It also
+/// caps the request body, so every form mounted through here, present or future, is bounded.
 pub fn secured<E: Endpoint + 'static>(ep: E) -> impl Endpoint {
     ep.around(|ep, req| async move {
-        let mut resp = match ep.call(req).await {
+        let result = match capped_body(req).await {
+            Ok(req) => ep.call(req).await.map(IntoResponse::into_response),
+            Err(e) => Err(e),
+        };
+        let mut resp = match result {
             Ok(r) => r.into_response(),
             // A body that is no urlencoded form (say, a cross-site `text/plain` post) carries
             // no readable CSRF token: the same 403, not poem's 415.

@@ -9,6 +9,7 @@ use poem::{Request, Response, handler};
 use serde::Deserialize;
 
 use super::account::{check_password, hash_password, normalize_email};
+use super::argon2_gate;
 use super::page::{Layout, internal, redirect_with_flash, render};
 use super::session::{self, check_pre_csrf, pre_csrf, same_secret, with_pre_csrf};
 use crate::store::admins;
@@ -106,8 +107,9 @@ pub async fn submit(req: &Request, Form(f): Form<SetupForm>) -> poem::Result<Res
         }
     };
     let password = f.password;
+    let hash = argon2_gate::run(&state.settings.argon2, move || hash_password(&password)).await?;
     let created = state
-        .db(move |c| admins::create_first(c, &email, &hash_password(&password)))
+        .db(move |c| admins::create_first(c, &email, &hash))
         .await
         .map_err(internal)?;
     let Some(admin_id) = created else {
