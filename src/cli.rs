@@ -19,7 +19,13 @@ pub struct Cli {
     pub command: Command,
     /// How log lines are written to stderr: `text` for people, `json` (one object a line) for
     /// journald or a log shipper
-    #[arg(long, global = true, env = "TRCKER_LOG_FORMAT", value_enum, default_value = "text")]
+    #[arg(
+        long,
+        global = true,
+        env = "TRCKER_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     pub log_format: LogFormat,
 }
 

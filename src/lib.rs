@@ -11,6 +11,7 @@ pub mod connections;
 pub mod db;
 pub mod docs;
 pub mod domain;
+pub mod metrics;
 pub mod server;
 pub mod settings;
 pub mod state;

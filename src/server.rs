@@ -11,6 +11,7 @@ use poem::web::{Data, Json};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Route, get, handler};
 
 use crate::api::{self, auth::ApiGate, errors::map_error};
+use crate::metrics::RouteClass;
 use crate::state::AppState;
 use crate::tracking::fast_path::ClicksFirst;
 
@@ -84,7 +85,49 @@ fn app_and_docs(
         .data(state.clone())
         .map_to_response()
         .boxed();
-    (ClicksFirst { state, app }, warm)
+    let metrics = state.metrics.clone();
+    (
+        Measured {
+            inner: ClicksFirst { state, app },
+            metrics,
+        },
+        warm,
+    )
+}
+
+/// Counts every answer by route class and status, and times it.
+struct Measured<E> {
+    inner: E,
+    metrics: Arc<crate::metrics::Metrics>,
+}
+
+impl<E: Endpoint<Output = poem::Response>> Endpoint for Measured<E> {
+    type Output = poem::Response;
+
+    async fn call(&self, req: poem::Request) -> poem::Result<poem::Response> {
+        let started = std::time::Instant::now();
+        let route = RouteClass::of(req.uri().path());
+        let resp = match self.inner.call(req).await {
+            Ok(resp) => resp,
+            Err(e) => e.into_response(),
+        };
+        self.metrics.request(route, resp.status().as_u16(), started);
+        Ok(resp)
+    }
+}
+
+/// `/metrics` alone, for the separate metrics address.
+fn metrics_app(metrics: Arc<crate::metrics::Metrics>) -> impl Endpoint<Output = poem::Response> {
+    Route::new()
+        .at(
+            "/metrics",
+            get(make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+                    .body(metrics.render())
+            })),
+        )
+        .map_to_response()
 }
 
 /// Serve until `shutdown` resolves; in-flight requests finish, then queued writes commit.
@@ -114,7 +157,29 @@ pub async fn serve(
         }),
         shutdown_grace: Duration::from_secs(30),
     };
+    let metrics = match state.config.metrics_addr {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for metrics: {e}"))?;
+            let app = metrics_app(state.metrics.clone());
+            let limits = crate::connections::Limits {
+                max_connections: 64,
+                ..limits
+            };
+            Some(tokio::spawn(crate::connections::serve(
+                listener,
+                app,
+                limits,
+                std::future::pending(),
+            )))
+        }
+        None => None,
+    };
     crate::connections::serve(listener, app, limits, shutdown).await?;
+    if let Some(task) = metrics {
+        task.abort();
+    }
     flusher.abort();
     let writer = state.writer.clone();
     let (usage, pool) = (state.key_usage.clone(), state.pool.clone());
@@ -166,6 +231,9 @@ pub async fn run(config: crate::Config) -> anyhow::Result<()> {
         "trcker listening on http://{local} | data: {} | docs: http://{local}/docs",
         data_dir.join(crate::db::DB_FILE).display()
     );
+    if let Some(addr) = state.config.metrics_addr {
+        println!("metrics: http://{addr}/metrics");
+    }
     if admins == 0 {
         // Printed, never logged: whoever can read this output may create the admin account.
         println!(

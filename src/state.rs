@@ -6,6 +6,7 @@ use crate::api::key_usage::KeyUsage;
 use crate::api::rate_limit::RateLimiter;
 use crate::config::Config;
 use crate::db::Pool;
+use crate::metrics::Metrics;
 use crate::settings::SettingsState;
 use crate::store;
 use crate::tracking::catalog::Catalog;
@@ -26,12 +27,14 @@ pub struct AppState {
     pub key_usage: Arc<KeyUsage>,
     /// Setup token and sign-in throttle of the settings pages.
     pub settings: Arc<SettingsState>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
     /// Open the database (migrating it), fill the caches, start the writer.
     pub fn open(config: Config) -> anyhow::Result<AppState> {
         let pool = crate::db::open(&config.data_dir)?;
+        let metrics = Metrics::new(Some(config.data_dir.join(crate::db::DB_FILE)));
         let conn = pool.get()?;
         let catalog = Catalog::load(store::offers::all(&conn)?, store::partners::all(&conn)?);
         let unique = UniqueWindow::new(UNIQUE_CAPACITY);
@@ -53,6 +56,7 @@ impl AppState {
             unique: Arc::new(unique),
             key_usage: Arc::new(KeyUsage::default()),
             settings: Arc::new(SettingsState::new()),
+            metrics,
         })
     }
 
