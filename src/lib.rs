@@ -4,11 +4,13 @@
 pub mod admin_cli;
 pub mod allocator;
 pub mod api;
+pub mod backup;
 pub mod cli;
 pub mod client_ip;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod health;
 pub mod server;
 pub mod settings;
 pub mod state;

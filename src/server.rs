@@ -4,11 +4,10 @@ use std::future::Future;
 use std::time::Duration;
 
 use poem::endpoint::make_sync;
-use poem::http::StatusCode;
 use poem::listener::TcpAcceptor;
 use poem::middleware::{Compression, SetHeader};
-use poem::web::{Data, Html, Json};
-use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Route, Server, get, handler};
+use poem::web::{Data, Html};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, Server, get, handler};
 
 use crate::api::{self, auth::ApiGate, errors::map_error};
 use crate::state::AppState;
@@ -26,19 +25,7 @@ fn docs_page(svc: &poem_openapi::OpenApiService<api::Apis, ()>) -> String {
 
 #[handler]
 async fn healthz(state: Data<&AppState>) -> poem::Response {
-    let ok = state
-        .db(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
-        .await
-        .is_ok();
-    if ok {
-        Json(serde_json::json!({"status": "ok"})).into_response()
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "unavailable"})),
-        )
-            .into_response()
-    }
+    crate::health::healthz(&state).await
 }
 
 /// The application: API, docs, tracking links, settings pages, assets, health.
