@@ -198,14 +198,16 @@ pub fn backup(
         std::fs::rename(tmp.path(), to)?;
     } else {
         // A hard link never replaces: a file that appeared at `to` meanwhile is kept.
-        std::fs::hard_link(tmp.path(), to).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                anyhow::anyhow!("{} exists; pass --force to replace it", to.display())
-            } else {
-                anyhow::anyhow!("cannot write {}: {e}", to.display())
+        match std::fs::hard_link(tmp.path(), to) {
+            Ok(()) => std::fs::remove_file(tmp.path())?,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                anyhow::bail!("{} exists; pass --force to replace it", to.display())
             }
-        })?;
-        std::fs::remove_file(tmp.path())?;
+            // A filesystem without hard links: check, then rename (a narrow race).
+            Err(_) if !to.exists() => std::fs::rename(tmp.path(), to)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", to.display()))?,
+            Err(e) => anyhow::bail!("cannot write {}: {e}", to.display()),
+        }
     }
     tmp.keep();
     if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -56,3 +56,22 @@ pub async fn healthz(state: &AppState) -> Response {
             .into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_idle_store_proves_a_write_and_a_stopped_writer_is_unhealthy() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::open(crate::Config::for_data_dir(dir.path().into())).unwrap();
+        // No click yet: the probe's one-row update commits.
+        assert_eq!(check(&state).await, Ok(()));
+        assert!(state.writer.status().since_last_ok().is_some());
+        let writer = state.writer.clone();
+        tokio::task::spawn_blocking(move || writer.shutdown())
+            .await
+            .unwrap();
+        assert_eq!(check(&state).await, Err("the writer has stopped"));
+    }
+}
