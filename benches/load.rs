@@ -346,6 +346,27 @@ fn main() {
     let clicks_run = wrk(&click_url, conns, secs, None);
     let (_, hwm_clicks) = rss(pid);
 
+    // The same click load while `trcker backup` copies the store beside it.
+    let backup_file = dir.path().join("bench-backup.db");
+    let backup = {
+        let mut cmd = trcker();
+        cmd.args(["backup", "--to"])
+            .arg(&backup_file)
+            .arg("--data-dir")
+            .arg(&data)
+            .stderr(Stdio::null());
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            let ok = cmd.status().is_ok_and(|s| s.success());
+            (ok, t.elapsed().as_secs_f64())
+        })
+    };
+    let backup_run = wrk(&click_url, conns, secs, None);
+    let (backup_ok, backup_secs) = backup.join().unwrap();
+    assert!(backup_ok, "trcker backup failed");
+    let backup_bytes = std::fs::metadata(&backup_file).map_or(0, |m| m.len());
+    let _ = std::fs::remove_file(&backup_file);
+
     let script = dir.path().join("conversions.lua");
     let mut f = std::fs::File::create(&script).unwrap();
     write!(
@@ -439,6 +460,11 @@ end
     println!(
         "| click redirects, {conns} connections, {secs} s | {} |",
         fmt(&clicks_run)
+    );
+    println!(
+        "| click redirects during `trcker backup` ({:.1} GB in {backup_secs:.1} s) | {} |",
+        backup_bytes as f64 / 1e9,
+        fmt(&backup_run)
     );
     println!(
         "| conversions (POST), {conns} connections, {secs} s | {} |",

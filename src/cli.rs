@@ -115,6 +115,34 @@ pub enum Command {
     /// last --days and conversions crediting some of them, with their report rollups. Run it
     /// with the server stopped: a running server learns of the new offers at its next start.
     Seed(SeedArgs),
+    /// Copy the database to FILE while the server runs (clicks go on); a consistent snapshot
+    Backup(BackupArgs),
+    /// Replace the database with a backup; the server must be stopped
+    ///
+    /// Checks the file first (integrity, a trcker database, a schema this binary knows) and
+    /// keeps the current database beside it as trcker.db.before-restore-<time>.
+    Restore(RestoreArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// Where to write the copy (a new file, mode 0600)
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+    /// Replace FILE if it exists
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub data_dir: DataDirArg,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// A file made by `trcker backup`
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    #[command(flatten)]
+    pub data_dir: DataDirArg,
 }
 
 #[derive(Args, Debug)]

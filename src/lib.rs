@@ -4,6 +4,7 @@
 pub mod admin_cli;
 pub mod allocator;
 pub mod api;
+pub mod backup;
 pub mod cli;
 pub mod client_ip;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod connections;
 pub mod db;
 pub mod docs;
 pub mod domain;
+pub mod health;
 pub mod metrics;
 pub mod server;
 pub mod settings;

@@ -4,6 +4,8 @@ use clap::Parser;
 use trcker::cli::{AdminCommand, Cli, Command, KeysCommand, LogFormat};
 
 fn main() -> ExitCode {
+    // Before any file is made: the store is private to its owner.
+    trcker::db::files::private_umask();
     let cli = Cli::parse();
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
@@ -52,6 +54,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             trcker::allocator::limit_arenas();
             let rt = tokio::runtime::Runtime::new()?;
+            // Held until the process exits: one server per data dir.
+            let _lock = trcker::db::files::claim(&config.data_dir, "serve")?;
             rt.block_on(trcker::server::run(config))
         }
         Command::Keys {
@@ -95,5 +99,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Seed(args) => trcker::store::seed::cli(args),
+        Command::Backup(args) => trcker::backup::backup_cli(args),
+        Command::Restore(args) => trcker::backup::restore_cli(args),
     }
 }

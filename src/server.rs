@@ -5,10 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poem::endpoint::make_sync;
-use poem::http::StatusCode;
 use poem::middleware::SetHeader;
-use poem::web::{Data, Json};
-use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Route, get, handler};
+use poem::web::Data;
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, get, handler};
 
 use crate::api::{self, auth::ApiGate, errors::map_error};
 use crate::metrics::RouteClass;
@@ -27,19 +26,7 @@ fn docs_page(svc: &poem_openapi::OpenApiService<api::Apis, ()>) -> String {
 
 #[handler]
 async fn healthz(state: Data<&AppState>) -> poem::Response {
-    let ok = state
-        .db(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
-        .await
-        .is_ok();
-    if ok {
-        Json(serde_json::json!({"status": "ok"})).into_response()
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "unavailable"})),
-        )
-            .into_response()
-    }
+    crate::health::healthz(&state).await
 }
 
 /// The application: API, docs, tracking links, settings pages, assets, health.

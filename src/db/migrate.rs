@@ -5,7 +5,13 @@ use rusqlite::Connection;
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("migrations/0001_init.sql")),
     ("0002_rollups", include_str!("migrations/0002_rollups.sql")),
+    ("0003_health", include_str!("migrations/0003_health.sql")),
 ];
+
+/// The schema version this binary brings a database to.
+pub fn latest_version() -> usize {
+    MIGRATIONS.len()
+}
 
 pub fn schema_version(conn: &Connection) -> rusqlite::Result<usize> {
     conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))

@@ -1,5 +1,6 @@
 //! The SQLite file: a pool whose every connection has the same pragmas, and the migrations.
 
+pub mod files;
 mod migrate;
 
 use std::path::Path;
@@ -7,7 +8,7 @@ use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
 
-pub use migrate::{migrate, schema_version};
+pub use migrate::{latest_version, migrate, schema_version};
 
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
 pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
@@ -26,8 +27,7 @@ pub fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
 
 /// Open (creating if needed) the database in `data_dir`, migrate it, and pool it.
 pub fn open(data_dir: &Path) -> anyhow::Result<Pool> {
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", data_dir.display()))?;
+    files::create_dir(data_dir)?;
     let path = data_dir.join(DB_FILE);
     let manager =
         SqliteConnectionManager::file(&path).with_init(|c: &mut rusqlite::Connection| configure(c));
@@ -38,6 +38,9 @@ pub fn open(data_dir: &Path) -> anyhow::Result<Pool> {
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
     let mut conn = pool.get()?;
     migrate(&mut conn)?;
+    // After the migration SQLite has made the -wal and -shm too; a store made before modes
+    // were tightened gets them tightened here, by whichever command opens it first.
+    files::tighten_modes(data_dir);
     Ok(pool)
 }
 

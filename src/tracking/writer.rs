@@ -4,14 +4,17 @@
 //! `MAX_BATCH`), writes it in one transaction, commits, and only then answers each waiter, so
 //! an answer means the row is on disk (in the WAL) and survives a killed process.
 
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::checkpoint::{Checkpointer, WRITER_CHECKPOINT_PAGES};
+use crate::db::files::FileId;
 use crate::store::clicks::{self, ClickRow};
 use crate::store::conversions::{self, Conversion, NewConversion};
 use crate::store::rollups::Pending;
@@ -31,12 +34,15 @@ pub enum WriteOp {
         id: i64,
         status: String,
     },
+    /// A one-row update for /healthz: proof that a commit still reaches the disk.
+    Probe,
 }
 
 pub enum WriteReply {
     Click(StoreResult<()>),
     Conversion(StoreResult<(Conversion, bool)>),
     ConversionStatus(StoreResult<Conversion>),
+    Probe(StoreResult<()>),
 }
 
 struct Job {
@@ -55,6 +61,65 @@ pub struct Writer {
     tx: mpsc::Sender<Msg>,
     handle: Mutex<Option<JoinHandle<()>>>,
     checkpointer: Checkpointer,
+    status: Arc<Status>,
+}
+
+/// What the writer knows of the store's health, shared with /healthz.
+pub struct Status {
+    path: PathBuf,
+    /// The database file the writer opened; another (or none) at `path` means it was
+    /// deleted or replaced, and commits would land in a file nobody will open again.
+    file: FileId,
+    /// Set once, never cleared: the store can't be trusted until a restart.
+    failed: OnceLock<&'static str>,
+    last_commit_failed: AtomicBool,
+    started: Instant,
+    /// Milliseconds after `started` of the last successful commit (0: none yet).
+    last_ok_ms: AtomicU64,
+}
+
+impl Status {
+    /// Mark the store failed for good (the first reason wins) and say so once.
+    pub fn fail(&self, reason: &'static str) {
+        if self.failed.set(reason).is_ok() {
+            tracing::error!(path = %self.path.display(), reason, "the store is failed: clicks and conversions are refused until a restart");
+        }
+    }
+
+    /// A stat of the path, compared with the file opened at start.
+    pub fn check_file(&self) -> Result<(), &'static str> {
+        match FileId::of(&self.path) {
+            Ok(id) if id == self.file => Ok(()),
+            Ok(_) => Err("the database file was replaced"),
+            Err(_) => Err("the database file was deleted"),
+        }
+    }
+
+    pub fn failed(&self) -> Option<&'static str> {
+        self.failed.get().copied()
+    }
+
+    pub fn last_commit_failed(&self) -> bool {
+        self.last_commit_failed.load(Ordering::Relaxed)
+    }
+
+    /// Time since the last successful commit, if any.
+    pub fn since_last_ok(&self) -> Option<std::time::Duration> {
+        let ms = self.last_ok_ms.load(Ordering::Relaxed);
+        (ms > 0).then(|| {
+            self.started
+                .elapsed()
+                .saturating_sub(std::time::Duration::from_millis(ms))
+        })
+    }
+
+    fn committed(&self, ok: bool) {
+        self.last_commit_failed.store(!ok, Ordering::Relaxed);
+        if ok {
+            let ms = self.started.elapsed().as_millis() as u64;
+            self.last_ok_ms.store(ms.max(1), Ordering::Relaxed);
+        }
+    }
 }
 
 /// The writer is gone (stopped, or its thread died): the request can't be acknowledged.
@@ -70,16 +135,42 @@ impl Writer {
             conn.pragma_update(None, "synchronous", "FULL")?;
         }
         conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+        let path = data_dir.join(crate::db::DB_FILE);
+        let status = Arc::new(Status {
+            file: FileId::of(&path)?,
+            path,
+            failed: OnceLock::new(),
+            last_commit_failed: AtomicBool::new(false),
+            started: Instant::now(),
+            last_ok_ms: AtomicU64::new(0),
+        });
         let checkpointer = Checkpointer::start(data_dir)?;
         let (tx, rx) = mpsc::channel(QUEUE);
+        let thread_status = status.clone();
         let handle = std::thread::Builder::new()
             .name("trcker-writer".into())
-            .spawn(move || run(conn, rx))?;
+            .spawn(move || run(conn, rx, &thread_status))?;
         Ok(Writer {
             tx,
             handle: Mutex::new(Some(handle)),
             checkpointer,
+            status,
         })
+    }
+
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// False once the thread has ended (shut down, or died).
+    pub fn alive(&self) -> bool {
+        !self.tx.is_closed()
+            && self
+                .handle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .is_some_and(|h| !h.is_finished())
     }
 
     /// Queue a write and wait until it is committed.
@@ -115,7 +206,7 @@ fn drain(rx: &mut mpsc::Receiver<Msg>, batch: &mut Vec<Job>) -> bool {
     true
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Msg>) {
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Msg>, status: &Status) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
     while !stopping {
@@ -127,7 +218,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Msg>) {
         // (about a dozen clicks per commit at 50k clicks/s), and lingering measured no faster.
         stopping |= !drain(&mut rx, &mut batch);
         if !batch.is_empty() {
-            commit_batch(&mut conn, &mut batch);
+            commit_batch(&mut conn, &mut batch, status);
         }
     }
     // Anything that raced in after Stop is still answered.
@@ -136,7 +227,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Msg>) {
         batch.push(j);
     }
     if !batch.is_empty() {
-        commit_batch(&mut conn, &mut batch);
+        commit_batch(&mut conn, &mut batch, status);
     }
 }
 
@@ -153,6 +244,14 @@ fn apply(conn: &Connection, op: &WriteOp, rollups: &mut Pending) -> WriteReply {
         } => WriteReply::ConversionStatus(savepoint(conn, || {
             conversions::set_status(conn, *brand_id, *id, status, rollups).map(|(_, after)| after)
         })),
+        WriteOp::Probe => WriteReply::Probe(
+            conn.execute(
+                "UPDATE health SET checked_at = ?1 WHERE id = 1",
+                [crate::domain::time::now()],
+            )
+            .map(|_| ())
+            .map_err(StoreError::from),
+        ),
     }
 }
 
@@ -177,10 +276,22 @@ fn failed(op: &WriteOp) -> WriteReply {
         WriteOp::Click(_) => WriteReply::Click(Err(e())),
         WriteOp::Conversion { .. } => WriteReply::Conversion(Err(e())),
         WriteOp::ConversionStatus { .. } => WriteReply::ConversionStatus(Err(e())),
+        WriteOp::Probe => WriteReply::Probe(Err(e())),
     }
 }
 
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
+/// Every waiter of the batch hears of a failure; none gets a success.
+fn refuse(batch: &mut Vec<Job>) {
+    for job in batch.drain(..) {
+        let r = failed(&job.op);
+        let _ = job.reply.send(r);
+    }
+}
+
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, status: &Status) {
+    if status.failed().is_some() {
+        return refuse(batch);
+    }
     let result = (|| -> rusqlite::Result<Vec<WriteReply>> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut rollups = Pending::default();
@@ -207,17 +318,23 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
     })();
     match result {
         Ok(replies) => {
+            // Committed, but into the file at our path? One stat per batch (about a dozen
+            // clicks under load) before anyone hears "recorded": a deleted or replaced
+            // database would otherwise swallow every click until the restart loses them.
+            if let Err(reason) = status.check_file() {
+                status.fail(reason);
+                return refuse(batch);
+            }
+            status.committed(true);
             for (job, reply) in batch.drain(..).zip(replies) {
                 let _ = job.reply.send(reply);
             }
         }
         Err(e) => {
-            // Nothing of this batch is on disk: every waiter hears so, none gets a success.
+            // Nothing of this batch is on disk.
             tracing::error!(error = %e, rows = batch.len(), "batch commit failed");
-            for job in batch.drain(..) {
-                let r = failed(&job.op);
-                let _ = job.reply.send(r);
-            }
+            status.committed(false);
+            refuse(batch);
         }
     }
 }
