@@ -46,7 +46,7 @@ impl AppState {
             },
         )?;
         drop(conn);
-        let writer = Writer::start(&config.data_dir, config.fsync_each_commit)?;
+        let writer = Writer::start(&config.data_dir, config.fsync_each_commit, metrics.clone())?;
         Ok(AppState {
             limiter: Arc::new(RateLimiter::new(config.rate_limit)),
             config: Arc::new(config),

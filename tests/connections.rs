@@ -259,3 +259,86 @@ fn sigterm_does_not_wait_for_a_half_sent_request() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A free loopback port (bound and released; the server takes it a moment later).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_address_and_count_what_happened() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
+    let server = Server::start(dir.path(), &["--metrics-addr", &metrics_addr], None);
+    let out = Command::new(env!("CARGO_BIN_EXE_trcker"))
+        .args(["keys", "create", "--brand", "acme", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = format!("http://{}", server.addr);
+    let post = |path: &str, body: serde_json::Value| {
+        http.post(format!("{base}/api/v1{path}"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let offer: serde_json::Value = post(
+        "/offers",
+        serde_json::json!({"name": "Shoes", "destination_url": "https://shop.example/", "payout": 1.0}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let partner: serde_json::Value = post(
+        "/partners",
+        serde_json::json!({"name": "Blog", "email": "blog@example.com"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let link = format!("{base}/c/{}/{}", offer["id"], partner["id"]);
+    for _ in 0..3 {
+        let r = http.get(&link).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 302);
+    }
+
+    let public = http.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(public.status().as_u16(), 404, "never on the public address");
+    let text = http
+        .get(format!("http://{metrics_addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "trcker_http_requests_total{route=\"click\",status=\"302\"} 3",
+        "trcker_http_requests_total{route=\"api\",status=\"201\"} 2",
+        "trcker_clicks_committed_total 3",
+        "trcker_http_request_duration_seconds_count{route=\"click\"} 3",
+        "trcker_writer_batch_size_count",
+        "trcker_writer_queue_depth 0",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+    let db_bytes = text
+        .lines()
+        .find_map(|l| l.strip_prefix("trcker_database_bytes "))
+        .expect("database size");
+    assert!(db_bytes.parse::<u64>().unwrap() > 0);
+}

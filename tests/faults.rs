@@ -558,3 +558,34 @@ async fn restore_refuses_a_running_server_and_bad_files_then_serves_the_backup()
     );
     assert_eq!(mode(&db), 0o600);
 }
+
+#[tokio::test]
+async fn a_postback_into_a_deleted_database_gets_503_and_is_not_acknowledged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let server = Server::start(&dir);
+    let key = create_key(&dir);
+    let http = client();
+    let path = link(&http, &server.base, &key, "Shoes").await;
+    let ids: Vec<i64> = path
+        .trim_start_matches("/c/")
+        .split('/')
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let postback = |tx: &'static str| {
+        http.post(format!("{}/api/v1/conversions", server.base))
+            .header("Authorization", format!("Bearer {key}"))
+            .json(
+                &serde_json::json!({"offer_id": ids[0], "partner_id": ids[1],
+                                      "amount": 10.0, "transaction_id": tx}),
+            )
+            .send()
+    };
+    assert_eq!(postback("before").await.unwrap().status().as_u16(), 201);
+    std::fs::remove_file(dir.join("trcker.db")).unwrap();
+    let r = postback("after").await.unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "service_unavailable", "{body}");
+}

@@ -14,7 +14,7 @@ use crate::domain::money::Money;
 use crate::domain::time::{DAY_RANGE, DateEdge, DayError, parse_instant, to_rfc3339};
 use crate::state::AppState;
 use crate::store::conversions::{self as store, Filter, NewConversion};
-use crate::tracking::writer::{WriteOp, WriteReply};
+use crate::tracking::writer::{WriteOp, WriteReply, WriterGone};
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "lowercase")]
@@ -290,7 +290,8 @@ impl ConversionsApi {
                 Ok(ConversionRecorded::Repeat(Json(to_api(c))))
             }
             Ok(WriteReply::Conversion(Err(e))) => Err(e.into()),
-            _ => Err(ApiError::internal()),
+            Err(WriterGone) => Err(ApiError::unavailable()),
+            Ok(_) => Err(ApiError::internal()),
         }
     }
 
@@ -397,7 +398,8 @@ impl ConversionsApi {
         };
         match state.writer.submit(op).await {
             Ok(WriteReply::ConversionStatus(r)) => Ok(Json(to_api(r?))),
-            _ => Err(ApiError::internal()),
+            Err(WriterGone) => Err(ApiError::unavailable()),
+            Ok(_) => Err(ApiError::internal()),
         }
     }
 }

@@ -16,7 +16,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Machine-readable: `invalid_json`, `invalid_request`, `unauthorized`, `not_found`,
     /// `method_not_allowed`, `payload_too_large`, `validation_error`, `unknown_click`,
-    /// `duplicate_email`, `rate_limit_exceeded`, `internal_error`.
+    /// `duplicate_email`, `rate_limit_exceeded`, `internal_error`, `service_unavailable`.
     pub code: String,
     /// For people; names the field at fault.
     pub message: String,
@@ -64,6 +64,15 @@ pub enum ApiError {
     /// A bug on our side; nothing internal is revealed.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
+    /// The server can't store anything right now (its database is unwritable); nothing was
+    /// recorded, so the same request may be sent again later.
+    #[oai(status = 503)]
+    Unavailable(
+        Json<ErrorBody>,
+        /// Whole seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
 }
 
 fn body(code: &str, message: impl Into<String>) -> Json<ErrorBody> {
@@ -112,6 +121,15 @@ impl ApiError {
             retry_after,
         )
     }
+    pub fn unavailable() -> Self {
+        ApiError::Unavailable(
+            body(
+                "service_unavailable",
+                "the server can't store anything right now; nothing was recorded, try again later",
+            ),
+            30,
+        )
+    }
     pub fn internal() -> Self {
         ApiError::Internal(body(
             "internal_error",
@@ -125,6 +143,10 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => ApiError::not_found("no such resource"),
             StoreError::Conflict { code, message } => ApiError::unprocessable(code, message),
+            other if other.is_unavailable() => {
+                tracing::error!(error = %other, "store unavailable");
+                ApiError::unavailable()
+            }
             other => {
                 tracing::error!(error = %other, "store failure");
                 ApiError::internal()

@@ -24,6 +24,24 @@ pub enum StoreError {
     Db(#[from] rusqlite::Error),
     #[error("database pool error: {0}")]
     Pool(#[from] r2d2::Error),
+    /// The store can't take writes (file deleted or replaced, writer stopped, disk full or
+    /// read-only): nothing was written, and trying again later may succeed.
+    #[error("the store can't take writes: {0}")]
+    Unavailable(&'static str),
+}
+
+impl StoreError {
+    /// Whether this is the store being unable to write rather than a bug or a bad request.
+    pub fn is_unavailable(&self) -> bool {
+        use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
+        match self {
+            StoreError::Unavailable(_) => true,
+            StoreError::Db(rusqlite::Error::SqliteFailure(e, _)) => {
+                matches!(e.code, DiskFull | ReadOnly | CannotOpen | SystemIoFailure)
+            }
+            _ => false,
+        }
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
