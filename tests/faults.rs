@@ -589,3 +589,44 @@ async fn a_postback_into_a_deleted_database_gets_503_and_is_not_acknowledged() {
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "service_unavailable", "{body}");
 }
+
+/// Eight pooled connections used to race a new file's switch to WAL and log
+/// `ERROR r2d2: database is locked`; a first start must log nothing alarming.
+#[test]
+fn a_first_start_on_a_new_data_dir_logs_no_error_or_warning() {
+    use std::io::{BufRead, BufReader, Read};
+    for _ in 0..3 {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trcker"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(tmp.path().join("data"))
+            .env("TRCKER_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        // Held until the end: the server prints more (the setup token) and must not hit EPIPE.
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut line).unwrap();
+        assert!(line.contains("listening on"), "{line}");
+        let ok = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        assert!(child.wait().unwrap().success());
+        let mut logs = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut logs)
+            .unwrap();
+        assert!(
+            !logs.contains("ERROR") && !logs.contains("WARN"),
+            "a fresh start logged:\n{logs}"
+        );
+    }
+}

@@ -18,10 +18,12 @@ pub const DB_FILE: &str = "trcker.db";
 /// Pragmas every connection needs: WAL for readers beside the writer, enforced foreign keys,
 /// and a busy timeout so the CLI and the server can share the file.
 pub fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    // First: switching a new file to WAL takes a lock that the pool's other connections,
+    // opening at the same moment, must wait for rather than fail on.
+    conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
-    conn.busy_timeout(Duration::from_secs(5))?;
     Ok(())
 }
 
@@ -29,6 +31,12 @@ pub fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
 pub fn open(data_dir: &Path) -> anyhow::Result<Pool> {
     files::create_dir(data_dir)?;
     let path = data_dir.join(DB_FILE);
+    // Create, switch to WAL and migrate on one connection before the pool opens eight at once
+    // (which, on a new file, raced for the switch and logged "database is locked").
+    let mut first =
+        connect(data_dir).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    migrate(&mut first)?;
+    drop(first);
     let manager =
         SqliteConnectionManager::file(&path).with_init(|c: &mut rusqlite::Connection| configure(c));
     let pool = r2d2::Pool::builder()
@@ -36,8 +44,6 @@ pub fn open(data_dir: &Path) -> anyhow::Result<Pool> {
         .connection_timeout(Duration::from_secs(10))
         .build(manager)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
-    let mut conn = pool.get()?;
-    migrate(&mut conn)?;
     // After the migration SQLite has made the -wal and -shm too; a store made before modes
     // were tightened gets them tightened here, by whichever command opens it first.
     files::tighten_modes(data_dir);
