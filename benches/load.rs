@@ -6,9 +6,9 @@
 //! BENCH_SECS (10), BENCH_CONNS (64); BENCH_DATA_DIR keeps the seeded store there and reuses
 //! it on the next run (else a throwaway dir). It installs wrk and nginx with apt-get when it can.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -98,53 +98,43 @@ fn rss(pid: u32) -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-struct Server {
-    child: Child,
-    base: String,
-    _stdout: BufReader<ChildStdout>,
+/// The test harness's process handling, shared (stdout drained, address off the start-up line).
+#[path = "../tests/common/binary.rs"]
+mod binary;
+
+/// The binary cargo built for this bench: the release build under `cargo bench`.
+const BIN: &str = env!("CARGO_BIN_EXE_trcker");
+
+/// The server under load; stopped gracefully (SIGTERM) when the bench ends.
+struct Server(binary::Server);
+
+impl std::ops::Deref for Server {
+    type Target = binary::Server;
+    fn deref(&self) -> &binary::Server {
+        &self.0
+    }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &self.0.pid().to_string()])
             .status();
-        let _ = self.child.wait();
+        self.0.wait();
     }
 }
 
 fn trcker() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_trcker"))
+    Command::new(BIN)
 }
 
 fn start(dir: &Path) -> Server {
-    let mut child = trcker()
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--rate-limit",
-            "1000000000",
-        ])
-        .arg("--data-dir")
-        .arg(dir)
-        .env("TRCKER_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start trcker");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("listening line")
-        .to_string();
-    Server {
-        child,
-        base,
-        _stdout: out,
-    }
+    Server(
+        binary::serve(dir)
+            .bin(BIN)
+            .args(&["--rate-limit", "1000000000"])
+            .start(),
+    )
 }
 
 /// What wrk measured.

@@ -1,80 +1,42 @@
 //! The real binary as a process on a random loopback port, keyed by `trcker keys create`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_trcker");
+mod common;
 
-struct Server {
-    child: Child,
-    base: String,
-}
+use common::binary::{self, BIN, Server};
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Start `trcker serve` on port 0 and read the address from its start-up line.
+/// Start `trcker serve` on port 0 (data dir by `TRCKER_DATA_DIR`); checks its start-up line.
 fn start(data_dir: &std::path::Path, extra: &[&str]) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .args(extra)
-        .env("TRCKER_DATA_DIR", data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start trcker");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let line = loop {
-        let l = lines.next().expect("start-up line").unwrap();
-        if l.contains("listening on") {
-            break l;
-        }
-    };
+    let server = binary::serve(data_dir).dir_by_env().args(extra).start();
+    let line = server
+        .wait_for_line(|l| l.contains("listening on"))
+        .unwrap();
     assert!(
         line.contains(&data_dir.display().to_string()),
         "says where the data lives: {line}"
     );
     assert!(line.contains("/docs"), "says where the docs are: {line}");
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_string();
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, base }
+    server
 }
 
 fn create_key(data_dir: &std::path::Path, brand: &str) -> (String, String) {
-    let out = Command::new(BIN)
-        .args([
-            "keys",
-            "create",
-            "--brand",
-            brand,
-            "--name",
-            "e2e",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let key = stdout.lines().last().unwrap().trim().to_string();
-    (key, String::from_utf8(out.stderr).unwrap())
+    binary::create_key_with(std::path::Path::new(BIN), data_dir, brand, "e2e")
+}
+
+/// The schema version and the rows the store holds.
+fn schema_and_rows(db: &std::path::Path) -> (i64, i64, i64) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(
+        "SELECT (SELECT user_version FROM pragma_user_version), \
+         (SELECT COUNT(*) FROM clicks), (SELECT COUNT(*) FROM conversions)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -179,6 +141,12 @@ async fn real_binary_end_to_end() {
     assert!(status.success(), "{status:?}");
 
     // Everything acknowledged is there after a restart, and the schema is not re-applied.
+    let before = schema_and_rows(&data.join("trcker.db"));
+    assert_eq!(
+        before,
+        (trcker::db::latest_version() as i64, 1, 1),
+        "every migration applied, one click and one conversion"
+    );
     let server = start(&data, &[]);
     let list: Value = http
         .get(format!("{}/api/v1/conversions", server.base))
@@ -190,6 +158,12 @@ async fn real_binary_end_to_end() {
         .await
         .unwrap();
     assert_eq!(list["data"][0]["click_id"], cid.as_str());
+    server.stop();
+    assert_eq!(
+        schema_and_rows(&data.join("trcker.db")),
+        before,
+        "the restart changed neither the schema version nor the rows"
+    );
 }
 
 #[test]

@@ -2,62 +2,35 @@
 //! can't keep others out, running out of descriptors doesn't spin a core, and a half-sent
 //! request doesn't hold up a graceful stop.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Server {
-    child: Child,
-    addr: String,
-    _stdout: BufReader<ChildStdout>,
+mod common;
+
+use common::binary::{self, Server};
+
+/// `trcker serve` on a free loopback port with `extra` flags, under a descriptor limit when
+/// `nofile` is given.
+fn start(dir: &Path, extra: &[&str], nofile: Option<u64>) -> Server {
+    let mut serve = binary::serve(dir).args(extra);
+    if let Some(n) = nofile {
+        serve = serve.nofile(n);
+    }
+    serve.start()
 }
 
-impl Server {
-    /// `trcker serve` on a free loopback port with `extra` flags, under a descriptor limit
-    /// when `nofile` is given.
-    fn start(dir: &Path, extra: &[&str], nofile: Option<u64>) -> Server {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trcker"));
-        cmd.args(["serve", "--addr", "127.0.0.1:0"])
-            .args(extra)
-            .arg("--data-dir")
-            .arg(dir)
-            .env("TRCKER_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        if let Some(n) = nofile {
-            use std::os::unix::process::CommandExt;
-            // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
-            unsafe {
-                cmd.pre_exec(move || {
-                    let lim = libc::rlimit {
-                        rlim_cur: n,
-                        rlim_max: n,
-                    };
-                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
-        }
-        let mut child = cmd.spawn().expect("start trcker");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let addr = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
-        Server {
-            child,
-            addr,
-            _stdout: stdout,
-        }
-    }
+/// Raw-socket probes of a running server.
+trait Probe {
+    fn connect(&self) -> TcpStream;
+    fn get(&self, path: &str) -> String;
+    fn sockets(&self) -> usize;
+    fn cpu_ticks(&self) -> u64;
+}
 
+impl Probe for Server {
     fn connect(&self) -> TcpStream {
         let s = TcpStream::connect(&self.addr).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
@@ -99,13 +72,6 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Whether the server closed `s`: a read returns end-of-file or an error (not a timeout).
 fn closed_by_server(s: &mut TcpStream) -> bool {
     let mut buf = [0u8; 256];
@@ -123,7 +89,7 @@ fn closed_by_server(s: &mut TcpStream) -> bool {
 #[test]
 fn a_client_trickling_its_headers_is_disconnected() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &["--client-timeout", "1"], None);
+    let server = start(dir.path(), &["--client-timeout", "1"], None);
     let mut s = server.connect();
     s.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
@@ -142,7 +108,7 @@ fn a_client_trickling_its_headers_is_disconnected() {
 #[test]
 fn silent_and_idle_connections_are_closed() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &["--client-timeout", "1"], None);
+    let server = start(dir.path(), &["--client-timeout", "1"], None);
     let mut silent = server.connect();
     let mut kept_alive = server.connect();
     write!(kept_alive, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
@@ -163,7 +129,7 @@ fn silent_and_idle_connections_are_closed() {
 #[test]
 fn a_body_that_stalls_is_cut_off() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &["--client-timeout", "1"], None);
+    let server = start(dir.path(), &["--client-timeout", "1"], None);
     let mut s = server.connect();
     write!(
         s,
@@ -184,7 +150,7 @@ fn a_body_that_stalls_is_cut_off() {
 fn a_full_server_sheds_idle_sockets_for_new_visitors() {
     let dir = tempfile::tempdir().unwrap();
     // The client timeout is long: only shedding can make room in time.
-    let server = Server::start(
+    let server = start(
         dir.path(),
         &["--max-connections", "16", "--client-timeout", "600"],
         None,
@@ -207,7 +173,7 @@ fn a_full_server_sheds_idle_sockets_for_new_visitors() {
 fn out_of_descriptors_the_server_backs_off_and_recovers() {
     let dir = tempfile::tempdir().unwrap();
     // A cap above what 128 descriptors allow: accept fails with EMFILE.
-    let server = Server::start(
+    let server = start(
         dir.path(),
         &["--max-connections", "1000", "--client-timeout", "2"],
         Some(128),
@@ -231,7 +197,7 @@ fn out_of_descriptors_the_server_backs_off_and_recovers() {
 #[test]
 fn sigterm_does_not_wait_for_a_half_sent_request() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path(), &["--client-timeout", "120"], None);
+    let mut server = start(dir.path(), &["--client-timeout", "120"], None);
     let mut half = server.connect();
     write!(half, "GET /heal").unwrap();
     let mut idle = server.connect();
@@ -273,7 +239,7 @@ fn free_port() -> u16 {
 async fn metrics_are_served_on_their_own_address_and_count_what_happened() {
     let dir = tempfile::tempdir().unwrap();
     let metrics_addr = format!("127.0.0.1:{}", free_port());
-    let server = Server::start(dir.path(), &["--metrics-addr", &metrics_addr], None);
+    let server = start(dir.path(), &["--metrics-addr", &metrics_addr], None);
     let out = Command::new(env!("CARGO_BIN_EXE_trcker"))
         .args(["keys", "create", "--brand", "acme", "--data-dir"])
         .arg(dir.path())

@@ -2,68 +2,26 @@
 //! replaced under the server, a read-only store, private file modes, backup under click load,
 //! and restore's refusals.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_trcker");
+use common::binary::BIN;
 
-struct Server {
-    child: Child,
-    base: String,
-    _stdout: BufReader<ChildStdout>,
-}
+mod common;
 
-impl Server {
-    /// `trcker serve` on a free loopback port; returns once it listens.
-    fn start(dir: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--addr", "127.0.0.1:0", "--rate-limit", "1000000"])
-            .arg("--data-dir")
-            .arg(dir)
-            .env("TRCKER_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start trcker");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
-        Server {
-            child,
-            base,
-            _stdout: stdout,
-        }
-    }
+use common::binary::{self, Server};
 
-    /// SIGTERM and wait for a clean exit.
-    fn stop(mut self) {
-        let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-        assert!(self.child.wait().unwrap().success(), "clean exit");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `trcker serve` on a free loopback port; returns once it listens.
+fn start(dir: &Path) -> Server {
+    binary::serve(dir)
+        .args(&["--rate-limit", "1000000"])
+        .start()
 }
 
 /// Run the binary to completion with `args`, `--data-dir dir` appended when given.
@@ -81,15 +39,7 @@ fn stderr(o: &Output) -> String {
 }
 
 fn create_key(dir: &Path) -> String {
-    let out = trcker(&["keys", "create", "--brand", "acme"], Some(dir));
-    assert!(out.status.success(), "keys create: {}", stderr(&out));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_string()
+    binary::create_key(dir, "acme")
 }
 
 fn client() -> reqwest::Client {
@@ -133,7 +83,7 @@ async fn status(http: &reqwest::Client, url: &str) -> u16 {
 async fn serving() -> (tempfile::TempDir, PathBuf, Server, reqwest::Client, String) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
-    let server = Server::start(&dir);
+    let server = start(&dir);
     let key = create_key(&dir);
     let http = client();
     let path = link(&http, &server.base, &key, "Shoes").await;
@@ -213,7 +163,7 @@ async fn a_second_server_refuses_while_cli_commands_still_work() {
     assert_eq!(status(&http, &url).await, 302);
     server.stop();
     // Its lock went with it.
-    let again = Server::start(&dir);
+    let again = start(&dir);
     assert_eq!(status(&http, &format!("{}/healthz", again.base)).await, 200);
 }
 
@@ -356,7 +306,7 @@ async fn the_store_is_private_to_its_owner_and_old_stores_are_tightened() {
         std::fs::Permissions::from_mode(0o644),
     )
     .unwrap();
-    let server = Server::start(&dir);
+    let server = start(&dir);
     assert_eq!(mode(&dir), 0o700, "data dir tightened at start");
     assert_eq!(mode(&dir.join("trcker.db")), 0o600, "db tightened at start");
     for _ in 0..5 {
@@ -538,7 +488,7 @@ async fn restore_refuses_a_running_server_and_bad_files_then_serves_the_backup()
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert_eq!(mode(&kept[0]), 0o600);
 
-    let server = Server::start(&dir);
+    let server = start(&dir);
     let base = &server.base;
     assert_eq!(status(&http, &format!("{base}/healthz")).await, 200);
     assert_eq!(
@@ -563,7 +513,7 @@ async fn restore_refuses_a_running_server_and_bad_files_then_serves_the_backup()
 async fn a_postback_into_a_deleted_database_gets_503_and_is_not_acknowledged() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
-    let server = Server::start(&dir);
+    let server = start(&dir);
     let key = create_key(&dir);
     let http = client();
     let path = link(&http, &server.base, &key, "Shoes").await;
@@ -594,36 +544,15 @@ async fn a_postback_into_a_deleted_database_gets_503_and_is_not_acknowledged() {
 /// `ERROR r2d2: database is locked`; a first start must log nothing alarming.
 #[test]
 fn a_first_start_on_a_new_data_dir_logs_no_error_or_warning() {
-    use std::io::{BufRead, BufReader, Read};
     for _ in 0..3 {
         let tmp = tempfile::tempdir().unwrap();
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trcker"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-            .arg(tmp.path().join("data"))
+        let mut server = binary::serve(&tmp.path().join("data"))
             .env("TRCKER_LOG", "info")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        // Held until the end: the server prints more (the setup token) and must not hit EPIPE.
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        stdout.read_line(&mut line).unwrap();
-        assert!(line.contains("listening on"), "{line}");
-        let ok = std::process::Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-        assert!(child.wait().unwrap().success());
-        let mut logs = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut logs)
-            .unwrap();
+            .capture_stderr()
+            .start();
+        server.sigterm();
+        assert!(server.wait().success());
+        let logs = server.stderr();
         assert!(
             !logs.contains("ERROR") && !logs.contains("WARN"),
             "a fresh start logged:\n{logs}"

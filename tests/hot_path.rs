@@ -3,86 +3,26 @@
 //! as unique twice.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-struct Server {
-    child: Child,
-    base: String,
-    // Held so the server never writes to a closed pipe.
-    _stdout: BufReader<ChildStdout>,
-}
+mod common;
 
-impl Server {
-    /// Start `trcker serve` on a free loopback port; returns once it listens.
-    fn start(dir: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_trcker"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--rate-limit", "1000000"])
-            .arg("--data-dir")
-            .arg(dir)
-            .env("TRCKER_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start trcker");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
-        Server {
-            child,
-            base,
-            _stdout: stdout,
-        }
-    }
+use common::binary::{self, Server, create_key as key_for};
 
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill {sig}");
-    }
-
-    /// SIGTERM and wait: a clean exit.
-    fn stop(mut self) {
-        self.signal("-TERM");
-        assert!(self.child.wait().unwrap().success());
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `trcker serve` on a free loopback port; returns once it listens.
+fn start(dir: &Path) -> Server {
+    binary::serve(dir)
+        .args(&["--rate-limit", "1000000"])
+        .start()
 }
 
 fn create_key(dir: &Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_trcker"))
-        .args(["keys", "create", "--brand", "acme", "--data-dir"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_string()
+    key_for(dir, "acme")
 }
 
 fn client() -> reqwest::Client {
@@ -296,7 +236,7 @@ fn assert_durable(dir: &Path, clicks: &[String], conversions: &[i64]) {
 
 async fn setup(dir: &Path) -> (Server, Api, i64, i64) {
     let key = create_key(dir);
-    let server = Server::start(dir);
+    let server = start(dir);
     let api = Api {
         http: client(),
         base: server.base.clone(),
@@ -321,7 +261,7 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
     let conversions = acked.conversions.lock().await.clone();
     drop(server);
 
-    let restarted = Server::start(dir.path());
+    let restarted = start(dir.path());
     assert_durable(dir.path(), &clicks, &conversions);
     let api = Api {
         base: restarted.base.clone(),
@@ -404,7 +344,7 @@ async fn restart_does_not_count_a_visitor_unique_twice() {
     );
     server.stop();
 
-    let server = Server::start(dir.path());
+    let server = start(dir.path());
     let api = Api {
         base: server.base.clone(),
         ..api

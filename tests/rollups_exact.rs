@@ -10,9 +10,11 @@ use poem::Endpoint;
 use poem::test::TestClient;
 use proptest::prelude::*;
 use serde_json::{Value, json};
+use trcker::AppState;
 use trcker::store::clicks::ClickRow;
 use trcker::tracking::writer::{WriteOp, WriteReply};
-use trcker::{AppState, Config};
+
+mod common;
 
 /// 2026-02-26T00:00:00Z and 2026-10-24T00:00:00Z: events fall in the 16 days after either,
 /// which hold New York's DST start (2026-03-08) and end (2026-11-01).
@@ -93,10 +95,8 @@ async fn setup(dir: &std::path::Path) -> App<impl Endpoint> {
     let key = trcker::admin_cli::create_key(dir, "prop", "test")
         .unwrap()
         .key;
-    let mut config = Config::for_data_dir(dir.to_path_buf());
-    config.rate_limit = 1_000_000;
-    let state = AppState::open(config).unwrap();
-    let cli = TestClient::new(trcker::build_app(state.clone()));
+    let state = common::state_in(dir, |c| c.rate_limit = 1_000_000);
+    let cli = common::client(&state);
     let auth = format!("Bearer {key}");
     let mut offers = Vec::new();
     // Two currencies, and a revshare offer whose payout depends on the amount.
@@ -595,11 +595,9 @@ async fn migration_backfills_rollups_from_raw_rows() {
     let key = trcker::admin_cli::create_key(dir.path(), "prop", "test")
         .unwrap()
         .key;
-    let mut config = Config::for_data_dir(dir.path().to_path_buf());
-    config.rate_limit = 1_000_000;
-    let state = AppState::open(config).unwrap();
+    let state = common::state_in(dir.path(), |c| c.rate_limit = 1_000_000);
     let app = App {
-        cli: TestClient::new(trcker::build_app(state.clone())),
+        cli: common::client(&state),
         state,
         auth: format!("Bearer {key}"),
         offers: vec![1, 2],
@@ -646,11 +644,9 @@ async fn seeded_store_reports_equal_raw_aggregation() {
     let key = trcker::admin_cli::create_key(dir.path(), "seeded", "test")
         .unwrap()
         .key;
-    let mut config = Config::for_data_dir(dir.path().to_path_buf());
-    config.rate_limit = 1_000_000;
-    let state = AppState::open(config).unwrap();
+    let state = common::state_in(dir.path(), |c| c.rate_limit = 1_000_000);
     let app = App {
-        cli: TestClient::new(trcker::build_app(state.clone())),
+        cli: common::client(&state),
         state,
         auth: format!("Bearer {key}"),
         offers: seeded.offer_ids.clone(),

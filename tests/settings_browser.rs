@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use trcker::{AppState, Config};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -81,17 +80,15 @@ async fn browser(webdriver: &str) -> Client {
         .expect("a WebDriver session with Chromium")
 }
 
-/// The real server in-process on a random loopback port; the sender stops it.
-async fn start_server(dir: &Path) -> (SocketAddr, String, tokio::sync::oneshot::Sender<()>) {
-    let state = AppState::open(Config::for_data_dir(dir.to_path_buf())).unwrap();
+mod common;
+
+/// The real server in-process on a random loopback port, and its setup token; stopped when
+/// the returned value is stopped or dropped.
+async fn start_server(dir: &Path) -> (SocketAddr, String, common::Served) {
+    let state = common::state_in(dir, |_| {});
     let token = state.settings.setup_token().to_string();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(trcker::serve(state, listener, async move {
-        let _ = stopped.await;
-    }));
-    (addr, token, stop)
+    let served = common::serve(state).await;
+    (served.addr, token, served)
 }
 
 async fn fill(c: &Client, css: &str, value: &str) {
@@ -230,7 +227,7 @@ async fn docs_render_under_their_content_security_policy() {
     );
     snap(&c, "docs.png").await;
     c.close().await.unwrap();
-    let _ = stop.send(());
+    stop.stop();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -387,5 +384,5 @@ async fn admin_journey_in_headless_chromium() {
     assert_eq!(offers_status(&base, &key).await, 401);
 
     c.close().await.unwrap();
-    let _ = stop.send(());
+    stop.stop();
 }

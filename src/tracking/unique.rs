@@ -83,5 +83,9 @@ mod tests {
             w.visit(1, 1, &i.to_string(), "ua", 5000 + i);
         }
         assert!(w.len() <= 1000);
+        // The prune forgets the oldest visitors, never the newest: the last one is still seen.
+        assert!(!w.visit(1, 1, "9999", "ua", 5000 + 10_000));
+        // And one forgotten long ago counts as unique again.
+        assert!(w.visit(1, 1, "0", "ua", 5000 + 10_000));
     }
 }

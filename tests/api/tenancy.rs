@@ -85,7 +85,13 @@ async fn brands_are_isolated() {
             json!({"offer_id": offer, "partner_id": partner}),
         )
         .await;
-    assert_eq!(r.status, 422);
+    assert_eq!(r.status, 422, "{}", r.json);
+    assert_eq!(r.code(), "validation_error", "{}", r.json);
+    let message = r.json["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("offer_id") && message.contains(&offer.to_string()),
+        "the message names the field and the id: {message}"
+    );
     // B's repeat of A's transaction id is B's own new conversion... but B has no offer yet.
     let report = app
         .get(
@@ -108,14 +114,39 @@ async fn brands_are_isolated() {
     let mine = app.get(&a, "/api/v1/reports?group_by=offer").await;
     assert_eq!(mine.json["data"][0]["clicks"], 1);
     assert_eq!(mine.json["data"][0]["conversions"], 1);
-    assert_eq!(
-        app.patch(
+    // B's PATCH above did not pause A's offer: it is still active and still redirects.
+    let own = app.get(&a, &format!("/api/v1/offers/{offer}")).await;
+    assert_eq!(own.status, 200);
+    assert_eq!(own.json["status"], "active", "{}", own.json);
+    let link = format!("/c/{offer}/{partner}");
+    assert_eq!(app.click(&link).await.0, 302);
+    // A can pause and reactivate its own offer, and each takes effect at once.
+    let paused = app
+        .patch(
             &a,
             &format!("/api/v1/offers/{offer}"),
-            json!({"status": "active"})
+            json!({"status": "paused"}),
         )
-        .await
-        .status,
-        200
+        .await;
+    assert_eq!(paused.status, 200, "{}", paused.json);
+    assert_eq!(paused.json["status"], "paused");
+    assert_eq!(
+        app.click(&link).await.0,
+        404,
+        "a paused offer stops redirecting"
+    );
+    let active = app
+        .patch(
+            &a,
+            &format!("/api/v1/offers/{offer}"),
+            json!({"status": "active"}),
+        )
+        .await;
+    assert_eq!(active.status, 200, "{}", active.json);
+    assert_eq!(active.json["status"], "active");
+    assert_eq!(
+        app.click(&link).await.0,
+        302,
+        "reactivated, it redirects again"
     );
 }
