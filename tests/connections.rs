@@ -158,9 +158,11 @@ fn a_full_server_sheds_idle_sockets_for_new_visitors() {
     let silent: Vec<TcpStream> = (0..40).map(|_| server.connect()).collect();
     std::thread::sleep(Duration::from_millis(300));
     let sockets = server.sockets();
+    // Besides connections: the listener, and the socket pair tokio's signal driver uses.
+    // Without the cap all 40 would be open.
     assert!(
-        sockets <= 16 + 1,
-        "{sockets} sockets open with a cap of 16 (and the listener)"
+        sockets <= 16 + 4,
+        "{sockets} sockets open with a cap of 16 (and the listener and signal driver)"
     );
     std::thread::sleep(Duration::from_millis(1000));
     for _ in 0..3 {
@@ -175,9 +177,19 @@ fn out_of_descriptors_the_server_backs_off_and_recovers() {
     // A cap above what 128 descriptors allow: accept fails with EMFILE.
     let server = start(
         dir.path(),
-        &["--max-connections", "1000", "--client-timeout", "2"],
+        &["--max-connections", "1000", "--client-timeout", "60"],
         Some(128),
     );
+    // The compression of /docs at start-up takes CPU of its own: wait for it to finish
+    // (a gzip request is answered once it has) so only the accept loop is measured.
+    let mut s = server.connect();
+    write!(
+        s,
+        "GET /docs HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let _ = s.read_to_end(&mut Vec::new());
+    drop(s);
     let held: Vec<TcpStream> = (0..200).map(|_| server.connect()).collect();
     std::thread::sleep(Duration::from_millis(300));
     let before = server.cpu_ticks();
