@@ -1,5 +1,8 @@
 //! Shared test harness: the real app in-process over a throwaway data dir.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test binary includes this module and uses only part of it"
+)]
 
 use poem::endpoint::BoxEndpoint;
 use poem::test::TestClient;
