@@ -1,4 +1,4 @@
-//! The command line: serve, keys, admin, openapi.
+//! The command line: serve, keys, admin, openapi, seed, backup, restore.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -76,7 +76,10 @@ pub fn raise_fd_limit() -> u64 {
                 }
             }
         }
-        #[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, not everywhere
+        #[allow(
+            clippy::unnecessary_cast,
+            reason = "rlim_t is u64 on Linux, not everywhere"
+        )]
         {
             lim.rlim_cur as u64
         }

@@ -305,7 +305,10 @@ impl ConversionsApi {
         method = "get",
         operation_id = "listConversions"
     )]
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per query parameter: poem-openapi reads them from the signature"
+    )]
     async fn list(
         &self,
         auth: BrandKey,

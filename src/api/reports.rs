@@ -162,7 +162,10 @@ impl ReportsApi {
     /// included; other groups appear where they have data. Rows and totals are split by
     /// currency. `conversions`, `revenue` and `payout` count approved conversions only.
     #[oai(path = "/reports", method = "get", operation_id = "getReport")]
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per query parameter: poem-openapi reads them from the signature"
+    )]
     async fn report(
         &self,
         auth: BrandKey,

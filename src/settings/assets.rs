@@ -1,5 +1,5 @@
 //! CSS, JS and icons from `assets/`, embedded in the binary. A small handler rather than
-//! poem's `EmbeddedFilesEndpoint`, which answers 404 under `TestClient` (STACK.md G11).
+//! poem's `EmbeddedFilesEndpoint`, which answers 404 under `TestClient`.
 
 use poem::http::StatusCode;
 use poem::web::Path;

@@ -1,5 +1,6 @@
-//! `/settings/api-keys`: keys per brand, generating one (its full text shown once, in the
-//! answer to the POST, never stored), and revoking with a confirmation step.
+//! `/settings/api-keys`: keys per brand, generating one (the POST redirects to the keys page,
+//! which shows its full text once; never stored, held in memory only until then), and
+//! revoking with a confirmation step.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -54,7 +55,8 @@ impl FreshKeys {
     }
 }
 
-/// The key just generated: the only time its full text exists outside the client.
+/// The key just generated, waiting in [`FreshKeys`] (at most `FRESH_FOR`) to be shown once;
+/// the only time its full text exists on the server.
 pub struct NewKey {
     pub full: String,
     pub name: String,

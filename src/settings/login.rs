@@ -38,8 +38,7 @@ struct LoginPage {
     error: Option<&'static str>,
 }
 
-/// The client's address as the socket saw it. Not X-Forwarded-For: a client could forge that
-/// to dodge the per-IP limit (behind a proxy every client shares the proxy's count instead).
+/// The sign-in page: the form's CSRF token, the email typed so far, the error to show.
 fn page(req: &Request, csrf: String, email: String, error: Option<&'static str>) -> LoginPage {
     LoginPage {
         l: Layout::new(req, "Sign in", "", None),
@@ -71,6 +70,8 @@ pub async fn form(req: &Request) -> poem::Result<Response> {
 pub async fn submit(req: &Request, Form(f): Form<LoginForm>) -> poem::Result<Response> {
     check_pre_csrf(req, &f.csrf)?;
     let state = session::state(req);
+    // The per-IP throttle's key: the socket's address, or with --trust-proxy the last
+    // X-Forwarded-For entry (the one the proxy appended; earlier ones can be forged).
     let ip = crate::client_ip::client_ip(req, state.config.trust_proxy);
     let ip = if ip.is_empty() {
         "unknown".to_string()

@@ -56,7 +56,10 @@ pub fn conversion_metrics(c: &Conversion) -> Metrics {
 }
 
 impl Pending {
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per rollup key and measure, all plain values"
+    )]
     pub fn add(
         &mut self,
         brand_id: i64,

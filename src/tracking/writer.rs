@@ -51,8 +51,10 @@ struct Job {
     reply: oneshot::Sender<WriteReply>,
 }
 
-// Jobs travel by value: boxing would add an allocation per click for no gain.
-#[allow(clippy::large_enum_variant)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "jobs travel by value: boxing would add an allocation per click for no gain"
+)]
 enum Msg {
     Job(Job),
     Stop,

@@ -1,4 +1,4 @@
-//! Every error row of API.md, including what the framework would answer on its own.
+//! Every documented error case, including what the framework would answer on its own.
 
 use serde_json::json;
 

@@ -39,7 +39,7 @@ fn every_operation_is_documented() {
             }
         }
     }
-    assert_eq!(n, 13, "every operation of API.md");
+    assert_eq!(n, 13, "every operation of the API");
     for schema in [
         "Offer",
         "CreateOffer",

@@ -1,7 +1,10 @@
 //! The real binary as a process: `trcker serve` on a random loopback port (read off its
 //! start-up line), its stdout kept drained (and recorded) so it never blocks on a full pipe,
 //! killed on drop. Shared with `benches/load.rs`, which passes the release binary with `bin`.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "the bench includes this file too and uses only part of it"
+)]
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};

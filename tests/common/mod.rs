@@ -1,6 +1,9 @@
 //! The one test harness: the app in-process (`app`) and the real binary on port 0 (`binary`).
-//! Each test crate uses a subset.
-#![allow(dead_code, unused_imports)]
+#![allow(
+    dead_code,
+    unused_imports,
+    reason = "each test crate includes this module and uses only part of it"
+)]
 
 pub mod app;
 pub mod binary;
