@@ -171,7 +171,7 @@ async fn apply<E: Endpoint>(app: &App<E>, ops: &[Op]) {
                 let id = ulid::Ulid::new().to_string();
                 let row = ClickRow {
                     id: id.clone(),
-                    brand_id: app.brand_id,
+                    brand_id: app.brand_id.into(),
                     offer_id: app.offers[*offer],
                     partner_id: app.partners[*partner],
                     currency: if *offer == 1 { "EUR" } else { "USD" }.into(),

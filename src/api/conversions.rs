@@ -27,22 +27,7 @@ pub enum ConversionStatus {
     Rejected,
 }
 
-impl ConversionStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            ConversionStatus::Approved => "approved",
-            ConversionStatus::Pending => "pending",
-            ConversionStatus::Rejected => "rejected",
-        }
-    }
-    fn parse(s: &str) -> Self {
-        match s {
-            "pending" => ConversionStatus::Pending,
-            "rejected" => ConversionStatus::Rejected,
-            _ => ConversionStatus::Approved,
-        }
-    }
-}
+super::mirror_enum!(ConversionStatus <=> crate::domain::status::ConversionStatus { Approved, Pending, Rejected });
 
 /// A sale or other event credited to a partner.
 #[derive(Object, Debug)]
@@ -113,7 +98,7 @@ pub fn to_api(c: store::Conversion) -> Conversion {
         amount: c.amount.map(Money::to_json),
         payout: c.payout.to_json(),
         currency: c.currency,
-        status: ConversionStatus::parse(&c.status),
+        status: c.status.into(),
         transaction_id: c.transaction_id,
         sub1,
         sub2,
@@ -270,11 +255,7 @@ impl ConversionsApi {
                 .map_err(ApiError::validation)?,
             event: b.event.unwrap_or_else(|| "conversion".into()),
             transaction_id: b.transaction_id,
-            status: b
-                .status
-                .unwrap_or(ConversionStatus::Approved)
-                .as_str()
-                .into(),
+            status: b.status.unwrap_or(ConversionStatus::Approved).into(),
             occurred_at,
         };
         let op = WriteOp::Conversion {
@@ -332,7 +313,7 @@ impl ConversionsApi {
         let filter = Filter {
             offer_id: offer_id.0,
             partner_id: partner_id.0,
-            status: status.0.map(|s| s.as_str().to_string()),
+            status: status.0.map(Into::into),
             event: event.0,
             click_id: click_id.0,
             transaction_id: transaction_id.0,
@@ -394,7 +375,7 @@ impl ConversionsApi {
         let op = WriteOp::ConversionStatus {
             brand_id: auth.0.brand_id,
             id: id.0,
-            status: body.0.status.as_str().into(),
+            status: body.0.status.into(),
         };
         match state.writer.submit(op).await {
             Ok(WriteReply::ConversionStatus(r)) => Ok(Json(to_api(r?))),

@@ -35,38 +35,8 @@ pub enum OfferStatus {
     Archived,
 }
 
-impl PayoutType {
-    fn as_str(self) -> &'static str {
-        match self {
-            PayoutType::Cpa => "cpa",
-            PayoutType::Revshare => "revshare",
-        }
-    }
-    fn parse(s: &str) -> Self {
-        if s == "revshare" {
-            PayoutType::Revshare
-        } else {
-            PayoutType::Cpa
-        }
-    }
-}
-
-impl OfferStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OfferStatus::Active => "active",
-            OfferStatus::Paused => "paused",
-            OfferStatus::Archived => "archived",
-        }
-    }
-    fn parse(s: &str) -> Self {
-        match s {
-            "paused" => OfferStatus::Paused,
-            "archived" => OfferStatus::Archived,
-            _ => OfferStatus::Active,
-        }
-    }
-}
+super::mirror_enum!(PayoutType <=> crate::domain::status::PayoutType { Cpa, Revshare });
+super::mirror_enum!(OfferStatus <=> crate::domain::status::OfferStatus { Active, Paused, Archived });
 
 /// Something a brand pays partners for.
 #[derive(Object, Debug)]
@@ -111,10 +81,10 @@ fn to_api(o: store::Offer, base: &str) -> Offer {
         id: o.id,
         name: o.name,
         destination_url: o.destination_url,
-        payout_type: PayoutType::parse(&o.payout_type),
+        payout_type: o.payout_type.into(),
         payout: o.payout.to_json(),
         currency: o.currency,
-        status: OfferStatus::parse(&o.status),
+        status: o.status.into(),
         created_at: to_rfc3339(o.created_at),
         updated_at: to_rfc3339(o.updated_at),
     }
@@ -213,7 +183,7 @@ fn validate(f: &mut OfferFields) -> Result<(), ApiError> {
     f.destination_url = Destination::parse(&f.destination_url)
         .map_err(ApiError::validation)?
         .into_string();
-    if f.payout_type == "revshare" && f.payout > Money(10_000) {
+    if f.payout_type == crate::domain::status::PayoutType::Revshare && f.payout > Money(10_000) {
         return Err(ApiError::validation(
             "payout must be <= 100 for a revshare offer",
         ));
@@ -250,7 +220,7 @@ impl OffersApi {
         let brand = auth.0.brand_id;
         let limit = pagination::limit(limit.0)?;
         let before = pagination::cursor(cursor.0.as_deref())?;
-        let status = status.0.map(OfferStatus::as_str);
+        let status = status.0.map(Into::into);
         let page = state
             .db(move |c| store::list(c, brand, status, before, limit))
             .await?;
@@ -279,10 +249,10 @@ impl OffersApi {
         let mut fields = OfferFields {
             name: b.name,
             destination_url: b.destination_url,
-            payout_type: b.payout_type.unwrap_or(PayoutType::Cpa).as_str().into(),
+            payout_type: b.payout_type.unwrap_or(PayoutType::Cpa).into(),
             payout: Money::from_json(b.payout, "payout").map_err(ApiError::validation)?,
             currency: b.currency.unwrap_or_else(|| "USD".into()),
-            status: b.status.unwrap_or(OfferStatus::Active).as_str().into(),
+            status: b.status.unwrap_or(OfferStatus::Active).into(),
         };
         validate(&mut fields)?;
         let brand = auth.0.brand_id;
@@ -348,10 +318,10 @@ impl OffersApi {
                 let mut fields = OfferFields {
                     name: b.name.unwrap_or(cur.name),
                     destination_url: b.destination_url.unwrap_or(cur.destination_url),
-                    payout_type: b.payout_type.map_or(cur.payout_type, |t| t.as_str().into()),
+                    payout_type: b.payout_type.map_or(cur.payout_type, Into::into),
                     payout: payout.unwrap_or(cur.payout),
                     currency: cur.currency,
-                    status: b.status.map_or(cur.status, |s| s.as_str().into()),
+                    status: b.status.map_or(cur.status, Into::into),
                 };
                 if let Err(e) = validate(&mut fields) {
                     return Ok(Err(e));

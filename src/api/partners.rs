@@ -23,22 +23,7 @@ pub enum PartnerStatus {
     Blocked,
 }
 
-impl PartnerStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            PartnerStatus::Active => "active",
-            PartnerStatus::Pending => "pending",
-            PartnerStatus::Blocked => "blocked",
-        }
-    }
-    fn parse(s: &str) -> Self {
-        match s {
-            "pending" => PartnerStatus::Pending,
-            "blocked" => PartnerStatus::Blocked,
-            _ => PartnerStatus::Active,
-        }
-    }
-}
+super::mirror_enum!(PartnerStatus <=> crate::domain::status::PartnerStatus { Active, Pending, Blocked });
 
 /// An affiliate who sends traffic to the brand's offers.
 #[derive(Object, Debug)]
@@ -70,7 +55,7 @@ fn to_api(p: store::Partner) -> Partner {
         id: p.id,
         name: p.name,
         email: p.email,
-        status: PartnerStatus::parse(&p.status),
+        status: p.status.into(),
         created_at: to_rfc3339(p.created_at),
         updated_at: to_rfc3339(p.updated_at),
     }
@@ -167,7 +152,7 @@ impl PartnersApi {
         let brand = auth.0.brand_id;
         let limit = pagination::limit(limit.0)?;
         let before = pagination::cursor(cursor.0.as_deref())?;
-        let status = status.0.map(PartnerStatus::as_str);
+        let status = status.0.map(Into::into);
         let page = state
             .db(move |c| store::list(c, brand, status, before, limit))
             .await?;
@@ -194,7 +179,7 @@ impl PartnersApi {
         let mut fields = PartnerFields {
             name: b.name,
             email: b.email,
-            status: b.status.unwrap_or(PartnerStatus::Active).as_str().into(),
+            status: b.status.unwrap_or(PartnerStatus::Active).into(),
         };
         validate(&mut fields)?;
         let brand = auth.0.brand_id;
@@ -247,7 +232,7 @@ impl PartnersApi {
                 let mut fields = PartnerFields {
                     name: b.name.unwrap_or(cur.name),
                     email: b.email.unwrap_or(cur.email),
-                    status: b.status.map_or(cur.status, |s| s.as_str().into()),
+                    status: b.status.map_or(cur.status, Into::into),
                 };
                 if let Err(e) = validate(&mut fields) {
                     return Ok(Err(e));

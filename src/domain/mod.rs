@@ -7,4 +7,5 @@ pub mod ids;
 pub mod macros;
 pub mod money;
 pub mod report;
+pub mod status;
 pub mod time;

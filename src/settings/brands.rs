@@ -1,5 +1,6 @@
 //! `/settings/brands`: the tenants, listed, created and renamed.
 
+use crate::domain::ids::BrandId;
 use askama::Template;
 use askama_web::WebTemplate;
 use poem::http::StatusCode;
@@ -63,7 +64,7 @@ async fn rows(state: &AppState) -> poem::Result<Vec<BrandRow>> {
                 .filter(|k| k.brand_id == b.id && k.revoked_at.is_none())
                 .count(),
             created: to_rfc3339(b.created_at)[..10].to_string(),
-            id: b.id,
+            id: b.id.get(),
             rename_value: b.name.clone(),
             rename_error: None,
             name: b.name,
@@ -150,7 +151,7 @@ pub async fn rename(
     admin.check_csrf(&f.csrf)?;
     let result = match check_name(&f.name) {
         Ok(name) => session::state(req)
-            .db(move |c| brands::rename(c, id, &name))
+            .db(move |c| brands::rename(c, BrandId::new(id), &name))
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { .. } => Ok("Another brand has this name.".to_string()),

@@ -3,11 +3,12 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{StoreError, StoreResult, one};
+use crate::domain::ids::BrandId;
 use crate::domain::time::now;
 
 #[derive(Debug, Clone)]
 pub struct Brand {
-    pub id: i64,
+    pub id: BrandId,
     pub name: String,
     pub created_at: i64,
 }
@@ -26,7 +27,7 @@ pub fn list(conn: &Connection) -> StoreResult<Vec<Brand>> {
     Ok(rows)
 }
 
-pub fn get(conn: &Connection, id: i64) -> StoreResult<Brand> {
+pub fn get(conn: &Connection, id: BrandId) -> StoreResult<Brand> {
     one(conn.query_row(
         "SELECT id, name, created_at FROM brands WHERE id = ?1",
         [id],
@@ -50,7 +51,7 @@ pub fn create(conn: &Connection, name: &str) -> StoreResult<Brand> {
         "INSERT INTO brands (name, created_at) VALUES (?1, ?2)",
         params![name, ts],
     ) {
-        Ok(_) => get(conn, conn.last_insert_rowid()),
+        Ok(_) => get(conn, BrandId::new(conn.last_insert_rowid())),
         Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
             code: "duplicate_name",
             message: format!("a brand named {name:?} already exists"),
@@ -59,7 +60,7 @@ pub fn create(conn: &Connection, name: &str) -> StoreResult<Brand> {
     }
 }
 
-pub fn rename(conn: &Connection, id: i64, name: &str) -> StoreResult<Brand> {
+pub fn rename(conn: &Connection, id: BrandId, name: &str) -> StoreResult<Brand> {
     match conn.execute(
         "UPDATE brands SET name = ?2 WHERE id = ?1",
         params![id, name],

@@ -1,16 +1,18 @@
 //! Conversions: inserted and re-statused only by the writer thread, read by the API.
 
+use crate::domain::ids::BrandId;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rollups::Pending;
 use super::{Page, StoreError, StoreResult, clicks, offers, one, paginate, partners};
 use crate::domain::money::Money;
+use crate::domain::status::{ConversionStatus, PayoutType};
 use crate::domain::time::now;
 
 #[derive(Debug, Clone)]
 pub struct Conversion {
     pub id: i64,
-    pub brand_id: i64,
+    pub brand_id: BrandId,
     pub click_id: Option<String>,
     pub offer_id: i64,
     pub partner_id: i64,
@@ -18,7 +20,7 @@ pub struct Conversion {
     pub amount: Option<Money>,
     pub payout: Money,
     pub currency: String,
-    pub status: String,
+    pub status: ConversionStatus,
     pub transaction_id: Option<String>,
     pub subs: [Option<String>; 5],
     pub occurred_at: i64,
@@ -34,7 +36,7 @@ pub struct NewConversion {
     pub amount: Option<Money>,
     pub event: String,
     pub transaction_id: Option<String>,
-    pub status: String,
+    pub status: ConversionStatus,
     pub occurred_at: Option<i64>,
 }
 
@@ -42,7 +44,7 @@ pub struct NewConversion {
 pub struct Filter {
     pub offer_id: Option<i64>,
     pub partner_id: Option<i64>,
-    pub status: Option<String>,
+    pub status: Option<ConversionStatus>,
     pub event: Option<String>,
     pub click_id: Option<String>,
     pub transaction_id: Option<String>,
@@ -80,7 +82,7 @@ fn invalid(code: &'static str, message: impl Into<String>) -> StoreError {
     }
 }
 
-pub fn get(conn: &Connection, brand_id: i64, id: i64) -> StoreResult<Conversion> {
+pub fn get(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<Conversion> {
     one(conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM conversions WHERE brand_id = ?1 AND id = ?2"
@@ -88,7 +90,11 @@ pub fn get(conn: &Connection, brand_id: i64, id: i64) -> StoreResult<Conversion>
         .query_row(params![brand_id, id], row))
 }
 
-fn by_transaction(conn: &Connection, brand_id: i64, txn: &str) -> StoreResult<Option<Conversion>> {
+fn by_transaction(
+    conn: &Connection,
+    brand_id: BrandId,
+    txn: &str,
+) -> StoreResult<Option<Conversion>> {
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM conversions WHERE brand_id = ?1 AND transaction_id = ?2"
@@ -102,7 +108,7 @@ fn by_transaction(conn: &Connection, brand_id: i64, txn: &str) -> StoreResult<Op
 /// check-then-insert for idempotency cannot race. A new conversion is counted in `rollups`.
 pub fn insert(
     conn: &Connection,
-    brand_id: i64,
+    brand_id: BrandId,
     n: &NewConversion,
     rollups: &mut Pending,
 ) -> StoreResult<(Conversion, bool)> {
@@ -163,8 +169,8 @@ pub fn insert(
             r?;
         }
     }
-    let payout = match offer.payout_type.as_str() {
-        "revshare" => match n.amount {
+    let payout = match offer.payout_type {
+        PayoutType::Revshare => match n.amount {
             Some(amount) => amount.percent(offer.payout),
             None => {
                 return Err(invalid(
@@ -173,7 +179,7 @@ pub fn insert(
                 ));
             }
         },
-        _ => offer.payout,
+        PayoutType::Cpa => offer.payout,
     };
     let ts = now();
     let occurred_at = n.occurred_at.unwrap_or(ts);
@@ -197,9 +203,9 @@ pub fn insert(
 /// returns the row before and after.
 pub fn set_status(
     conn: &Connection,
-    brand_id: i64,
+    brand_id: BrandId,
     id: i64,
-    status: &str,
+    status: ConversionStatus,
     rollups: &mut Pending,
 ) -> StoreResult<(Conversion, Conversion)> {
     let before = get(conn, brand_id, id)?;
@@ -217,7 +223,7 @@ pub fn set_status(
 
 pub fn list(
     conn: &Connection,
-    brand_id: i64,
+    brand_id: BrandId,
     f: &Filter,
     before_id: Option<i64>,
     limit: u32,

@@ -1,21 +1,23 @@
 //! Offers of a brand.
 
+use crate::domain::ids::BrandId;
 use rusqlite::{Connection, params};
 
 use super::{Page, StoreResult, one, paginate};
 use crate::domain::money::Money;
+use crate::domain::status::{OfferStatus, PayoutType};
 use crate::domain::time::now;
 
 #[derive(Debug, Clone)]
 pub struct Offer {
     pub id: i64,
-    pub brand_id: i64,
+    pub brand_id: BrandId,
     pub name: String,
     pub destination_url: String,
-    pub payout_type: String,
+    pub payout_type: PayoutType,
     pub payout: Money,
     pub currency: String,
-    pub status: String,
+    pub status: OfferStatus,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -25,10 +27,10 @@ pub struct Offer {
 pub struct OfferFields {
     pub name: String,
     pub destination_url: String,
-    pub payout_type: String,
+    pub payout_type: PayoutType,
     pub payout: Money,
     pub currency: String,
-    pub status: String,
+    pub status: OfferStatus,
 }
 
 const COLUMNS: &str = "id, brand_id, name, destination_url, payout_type, payout_minor, currency, status, created_at, updated_at";
@@ -48,7 +50,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Offer> {
     })
 }
 
-pub fn get(conn: &Connection, brand_id: i64, id: i64) -> StoreResult<Offer> {
+pub fn get(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<Offer> {
     // Cached: the writer looks offers and partners up for every conversion.
     one(conn
         .prepare_cached(&format!(
@@ -66,8 +68,8 @@ pub fn all(conn: &Connection) -> StoreResult<Vec<Offer>> {
 
 pub fn list(
     conn: &Connection,
-    brand_id: i64,
-    status: Option<&str>,
+    brand_id: BrandId,
+    status: Option<OfferStatus>,
     before_id: Option<i64>,
     limit: u32,
 ) -> StoreResult<Page<Offer>> {
@@ -81,7 +83,7 @@ pub fn list(
     Ok(paginate(rows, limit))
 }
 
-pub fn create(conn: &Connection, brand_id: i64, f: &OfferFields) -> StoreResult<Offer> {
+pub fn create(conn: &Connection, brand_id: BrandId, f: &OfferFields) -> StoreResult<Offer> {
     let ts = now();
     conn.execute(
         "INSERT INTO offers (brand_id, name, destination_url, payout_type, payout_minor, currency, status, created_at, updated_at)
@@ -91,7 +93,12 @@ pub fn create(conn: &Connection, brand_id: i64, f: &OfferFields) -> StoreResult<
     get(conn, brand_id, conn.last_insert_rowid())
 }
 
-pub fn update(conn: &Connection, brand_id: i64, id: i64, f: &OfferFields) -> StoreResult<Offer> {
+pub fn update(
+    conn: &Connection,
+    brand_id: BrandId,
+    id: i64,
+    f: &OfferFields,
+) -> StoreResult<Offer> {
     let n = conn.execute(
         "UPDATE offers SET name = ?3, destination_url = ?4, payout_type = ?5, payout_minor = ?6,
          currency = ?7, status = ?8, updated_at = ?9 WHERE brand_id = ?1 AND id = ?2",

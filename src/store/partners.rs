@@ -1,18 +1,20 @@
 //! Partners of a brand.
 
+use crate::domain::ids::BrandId;
 use rusqlite::{Connection, params};
 
 use super::brands::is_unique_violation;
 use super::{Page, StoreError, StoreResult, one, paginate};
+use crate::domain::status::PartnerStatus;
 use crate::domain::time::now;
 
 #[derive(Debug, Clone)]
 pub struct Partner {
     pub id: i64,
-    pub brand_id: i64,
+    pub brand_id: BrandId,
     pub name: String,
     pub email: String,
-    pub status: String,
+    pub status: PartnerStatus,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -21,7 +23,7 @@ pub struct Partner {
 pub struct PartnerFields {
     pub name: String,
     pub email: String,
-    pub status: String,
+    pub status: PartnerStatus,
 }
 
 const COLUMNS: &str = "id, brand_id, name, email, status, created_at, updated_at";
@@ -45,7 +47,7 @@ fn duplicate_email(email: &str) -> StoreError {
     }
 }
 
-pub fn get(conn: &Connection, brand_id: i64, id: i64) -> StoreResult<Partner> {
+pub fn get(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<Partner> {
     // Cached: the writer looks offers and partners up for every conversion.
     one(conn
         .prepare_cached(&format!(
@@ -62,8 +64,8 @@ pub fn all(conn: &Connection) -> StoreResult<Vec<Partner>> {
 
 pub fn list(
     conn: &Connection,
-    brand_id: i64,
-    status: Option<&str>,
+    brand_id: BrandId,
+    status: Option<PartnerStatus>,
     before_id: Option<i64>,
     limit: u32,
 ) -> StoreResult<Page<Partner>> {
@@ -77,7 +79,7 @@ pub fn list(
     Ok(paginate(rows, limit))
 }
 
-pub fn create(conn: &Connection, brand_id: i64, f: &PartnerFields) -> StoreResult<Partner> {
+pub fn create(conn: &Connection, brand_id: BrandId, f: &PartnerFields) -> StoreResult<Partner> {
     let ts = now();
     match conn.execute(
         "INSERT INTO partners (brand_id, name, email, status, created_at, updated_at)
@@ -92,7 +94,7 @@ pub fn create(conn: &Connection, brand_id: i64, f: &PartnerFields) -> StoreResul
 
 pub fn update(
     conn: &Connection,
-    brand_id: i64,
+    brand_id: BrandId,
     id: i64,
     f: &PartnerFields,
 ) -> StoreResult<Partner> {

@@ -1,6 +1,8 @@
 //! `trcker seed`: fill a data dir with synthetic clicks and conversions (for benchmarks and
 //! demos), fast: time-ordered ids, raw rows and rollups together in big transactions.
 
+use crate::domain::ids::BrandId;
+use crate::domain::status::{ConversionStatus, OfferStatus, PartnerStatus, PayoutType};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -73,7 +75,7 @@ struct Offer {
     payout: Money,
 }
 
-fn create_catalog(conn: &Connection, plan: &Plan, brand_id: i64) -> StoreResult<Vec<Offer>> {
+fn create_catalog(conn: &Connection, plan: &Plan, brand_id: BrandId) -> StoreResult<Vec<Offer>> {
     const CURRENCIES: [&str; 4] = ["USD", "USD", "EUR", "GBP"];
     let mut out = Vec::new();
     for k in 0..plan.offers.max(1) {
@@ -81,14 +83,18 @@ fn create_catalog(conn: &Connection, plan: &Plan, brand_id: i64) -> StoreResult<
         let f = OfferFields {
             name: format!("Seed offer {}", k + 1),
             destination_url: "https://shop.example/landing?click={click_id}".into(),
-            payout_type: if revshare { "revshare" } else { "cpa" }.into(),
+            payout_type: if revshare {
+                PayoutType::Revshare
+            } else {
+                PayoutType::Cpa
+            },
             payout: Money(if revshare {
                 1_000
             } else {
                 500 + 100 * k as i64
             }),
             currency: CURRENCIES[k % CURRENCIES.len()].into(),
-            status: "active".into(),
+            status: OfferStatus::Active,
         };
         let o = offers::create(conn, brand_id, &f)?;
         out.push(Offer {
@@ -101,7 +107,7 @@ fn create_catalog(conn: &Connection, plan: &Plan, brand_id: i64) -> StoreResult<
     Ok(out)
 }
 
-fn create_partners(conn: &Connection, plan: &Plan, brand_id: i64) -> StoreResult<Vec<i64>> {
+fn create_partners(conn: &Connection, plan: &Plan, brand_id: BrandId) -> StoreResult<Vec<i64>> {
     // Emails are unique per brand: a second seed of the same brand gets new partners.
     let run = crate::domain::ids::random_token(4);
     (0..plan.partners.max(1))
@@ -109,7 +115,7 @@ fn create_partners(conn: &Connection, plan: &Plan, brand_id: i64) -> StoreResult
             let f = PartnerFields {
                 name: format!("Seed partner {}", k + 1),
                 email: format!("partner{}.{run}@seed.example", k + 1),
-                status: "active".into(),
+                status: PartnerStatus::Active,
             };
             partners::create(conn, brand_id, &f).map(|p| p.id)
         })
@@ -214,9 +220,9 @@ pub fn run(
                         offer.payout
                     };
                     let status = match rng.below(20) {
-                        0 => "rejected",
-                        1..=3 => "pending",
-                        _ => "approved",
+                        0 => ConversionStatus::Rejected,
+                        1..=3 => ConversionStatus::Pending,
+                        _ => ConversionStatus::Approved,
                     };
                     let occurred_at = (ts + rng.below(3_600) as i64).min(plan.end);
                     ins_conv.execute(params![
@@ -243,7 +249,7 @@ pub fn run(
                             amount: Some(amount),
                             payout,
                             currency: offer.currency.to_string(),
-                            status: status.into(),
+                            status,
                             transaction_id: None,
                             subs: Default::default(),
                             occurred_at,
@@ -260,7 +266,7 @@ pub fn run(
     }
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
     Ok(Seeded {
-        brand_id: brand.id,
+        brand_id: brand.id.get(),
         offer_ids: offers.iter().map(|o| o.id).collect(),
         partner_ids,
         clicks: done,

@@ -15,6 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::checkpoint::{Checkpointer, WRITER_CHECKPOINT_PAGES};
 use crate::db::files::FileId;
+use crate::domain::ids::BrandId;
+use crate::domain::status::ConversionStatus;
 use crate::metrics::Metrics;
 use crate::store::clicks::{self, ClickRow};
 use crate::store::conversions::{self, Conversion, NewConversion};
@@ -27,13 +29,13 @@ const QUEUE: usize = 16 * 1024;
 pub enum WriteOp {
     Click(ClickRow),
     Conversion {
-        brand_id: i64,
+        brand_id: BrandId,
         input: NewConversion,
     },
     ConversionStatus {
-        brand_id: i64,
+        brand_id: BrandId,
         id: i64,
-        status: String,
+        status: ConversionStatus,
     },
     /// A one-row update for /healthz: proof that a commit still reaches the disk.
     Probe,
@@ -248,7 +250,7 @@ fn apply(conn: &Connection, op: &WriteOp, rollups: &mut Pending) -> WriteReply {
             id,
             status,
         } => WriteReply::ConversionStatus(savepoint(conn, || {
-            conversions::set_status(conn, *brand_id, *id, status, rollups).map(|(_, after)| after)
+            conversions::set_status(conn, *brand_id, *id, *status, rollups).map(|(_, after)| after)
         })),
         WriteOp::Probe => WriteReply::Probe(
             conn.execute(
