@@ -11,7 +11,6 @@ use poem::test::TestClient;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use trcker::store::clicks::ClickRow;
-use trcker::tracking::writer::{WriteOp, WriteReply};
 use trcker::{AppState, Config};
 
 /// 2026-02-26T00:00:00Z and 2026-10-24T00:00:00Z: events fall in the 16 days after either,
@@ -182,8 +181,8 @@ async fn apply<E: Endpoint>(app: &App<E>, ops: &[Op]) {
                     referer: None,
                     is_unique: n % 3 != 0,
                 };
-                let r = app.state.writer.submit(WriteOp::Click(row)).await;
-                assert!(matches!(r, Ok(WriteReply::Click(Ok(())))));
+                let r = app.state.writer.submit_click(row).await;
+                assert!(r.is_ok());
                 clicks.push(id);
             }
             Op::Conversion {

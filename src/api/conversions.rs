@@ -14,7 +14,6 @@ use crate::domain::money::Money;
 use crate::domain::time::{DAY_RANGE, DateEdge, DayError, parse_instant, to_rfc3339};
 use crate::state::AppState;
 use crate::store::conversions::{self as store, Filter, NewConversion};
-use crate::tracking::writer::{WriteOp, WriteReply, WriterGone};
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "lowercase")]
@@ -258,21 +257,16 @@ impl ConversionsApi {
             status: b.status.unwrap_or(ConversionStatus::Approved).into(),
             occurred_at,
         };
-        let op = WriteOp::Conversion {
-            brand_id: auth.0.brand_id,
-            input,
-        };
-        match state.writer.submit(op).await {
-            Ok(WriteReply::Conversion(Ok((c, true)))) => {
+        match state
+            .writer
+            .submit_conversion(auth.0.brand_id, input)
+            .await?
+        {
+            (c, true) => {
                 let location = format!("/api/v1/conversions/{}", c.id);
                 Ok(ConversionRecorded::Created(Json(to_api(c)), location))
             }
-            Ok(WriteReply::Conversion(Ok((c, false)))) => {
-                Ok(ConversionRecorded::Repeat(Json(to_api(c))))
-            }
-            Ok(WriteReply::Conversion(Err(e))) => Err(e.into()),
-            Err(WriterGone) => Err(ApiError::unavailable()),
-            Ok(_) => Err(ApiError::internal()),
+            (c, false) => Ok(ConversionRecorded::Repeat(Json(to_api(c)))),
         }
     }
 
@@ -372,15 +366,10 @@ impl ConversionsApi {
         id: Path<i64>,
         body: JsonBody<UpdateConversion>,
     ) -> Result<Json<Conversion>, ApiError> {
-        let op = WriteOp::ConversionStatus {
-            brand_id: auth.0.brand_id,
-            id: id.0,
-            status: body.0.status.into(),
-        };
-        match state.writer.submit(op).await {
-            Ok(WriteReply::ConversionStatus(r)) => Ok(Json(to_api(r?))),
-            Err(WriterGone) => Err(ApiError::unavailable()),
-            Ok(_) => Err(ApiError::internal()),
-        }
+        let c = state
+            .writer
+            .submit_status(auth.0.brand_id, id.0, body.0.status.into())
+            .await?;
+        Ok(Json(to_api(c)))
     }
 }

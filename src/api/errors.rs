@@ -5,6 +5,7 @@ use poem::{IntoResponse, Response};
 use poem_openapi::{ApiResponse, Object, payload::Json, types::Example};
 
 use crate::store::StoreError;
+use crate::tracking::writer::WriteError;
 
 #[derive(Object, Debug, Clone)]
 #[oai(rename = "Error", example)]
@@ -151,6 +152,15 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %other, "store failure");
                 ApiError::internal()
             }
+        }
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Unavailable => ApiError::unavailable(),
+            WriteError::Store(e) => e.into(),
         }
     }
 }
