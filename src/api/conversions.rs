@@ -10,6 +10,7 @@ use super::auth::BrandKey;
 use super::body::JsonBody;
 use super::errors::ApiError;
 use super::{ApiTags, pagination};
+use crate::domain::attribution::Attribution;
 use crate::domain::money::Money;
 use crate::domain::time::{DAY_RANGE, DateEdge, DayError, parse_instant, to_rfc3339};
 use crate::state::AppState;
@@ -221,11 +222,8 @@ impl ConversionsApi {
         body: JsonBody<CreateConversion>,
     ) -> Result<ConversionRecorded, ApiError> {
         let b = body.0;
-        if b.click_id.is_none() && (b.offer_id.is_none() || b.partner_id.is_none()) {
-            return Err(ApiError::validation(
-                "click_id, or both offer_id and partner_id, must be given",
-            ));
-        }
+        let attribution =
+            Attribution::new(b.click_id, b.offer_id, b.partner_id).map_err(ApiError::validation)?;
         let occurred_at = match b.occurred_at {
             Some(t) => Some(
                 chrono::DateTime::parse_from_rfc3339(&t)
@@ -244,9 +242,7 @@ impl ConversionsApi {
             ));
         }
         let input = NewConversion {
-            click_id: b.click_id,
-            offer_id: b.offer_id,
-            partner_id: b.partner_id,
+            attribution,
             amount: b
                 .amount
                 .map(|a| Money::from_json(a, "amount"))

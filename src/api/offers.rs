@@ -183,7 +183,9 @@ fn validate(f: &mut OfferFields) -> Result<(), ApiError> {
     f.destination_url = Destination::parse(&f.destination_url)
         .map_err(ApiError::validation)?
         .into_string();
-    if f.payout_type == crate::domain::status::PayoutType::Revshare && f.payout > Money(10_000) {
+    if f.payout_type == crate::domain::status::PayoutType::Revshare
+        && f.payout > crate::domain::payout::MAX_REVSHARE
+    {
         return Err(ApiError::validation(
             "payout must be <= 100 for a revshare offer",
         ));

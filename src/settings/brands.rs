@@ -113,7 +113,7 @@ pub async fn create(
             .db(move |c| brands::create(c, &name))
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { .. } => {
+                StoreError::Duplicate { .. } => {
                     Ok("A brand with this name exists already.".to_string())
                 }
                 e => Err(internal(e)),
@@ -154,7 +154,7 @@ pub async fn rename(
             .db(move |c| brands::rename(c, BrandId::new(id), &name))
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { .. } => Ok("Another brand has this name.".to_string()),
+                StoreError::Duplicate { .. } => Ok("Another brand has this name.".to_string()),
                 StoreError::NotFound => Err(not_found()),
                 e => Err(internal(e)),
             }),

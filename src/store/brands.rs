@@ -52,9 +52,9 @@ pub fn create(conn: &Connection, name: &str) -> StoreResult<Brand> {
         params![name, ts],
     ) {
         Ok(_) => get(conn, BrandId::new(conn.last_insert_rowid())),
-        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
-            code: "duplicate_name",
-            message: format!("a brand named {name:?} already exists"),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
+            field: "name",
+            value: name.to_string(),
         }),
         Err(e) => Err(e.into()),
     }
@@ -67,9 +67,9 @@ pub fn rename(conn: &Connection, id: BrandId, name: &str) -> StoreResult<Brand> 
     ) {
         Ok(0) => Err(StoreError::NotFound),
         Ok(_) => get(conn, id),
-        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
-            code: "duplicate_name",
-            message: format!("a brand named {name:?} already exists"),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
+            field: "name",
+            value: name.to_string(),
         }),
         Err(e) => Err(e.into()),
     }
@@ -83,7 +83,7 @@ pub fn find_or_create(conn: &Connection, name: &str) -> StoreResult<(Brand, bool
     match create(conn, name) {
         Ok(b) => Ok((b, true)),
         // Lost a race with another process: use theirs.
-        Err(StoreError::Conflict { .. }) => Ok((
+        Err(StoreError::Duplicate { .. }) => Ok((
             find_by_name(conn, name)?.ok_or(StoreError::NotFound)?,
             false,
         )),

@@ -5,8 +5,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rollups::Pending;
 use super::{Page, StoreError, StoreResult, clicks, offers, one, paginate, partners};
+use crate::domain::attribution::{Attribution, Refusal};
 use crate::domain::money::Money;
-use crate::domain::status::{ConversionStatus, PayoutType};
+use crate::domain::payout::payout;
+use crate::domain::status::ConversionStatus;
 use crate::domain::time::now;
 
 #[derive(Debug, Clone)]
@@ -27,12 +29,10 @@ pub struct Conversion {
     pub created_at: i64,
 }
 
-/// A validated postback: either `click_id` or both `offer_id` and `partner_id` are set.
+/// A validated postback.
 #[derive(Debug, Clone)]
 pub struct NewConversion {
-    pub click_id: Option<String>,
-    pub offer_id: Option<i64>,
-    pub partner_id: Option<i64>,
+    pub attribution: Attribution,
     pub amount: Option<Money>,
     pub event: String,
     pub transaction_id: Option<String>,
@@ -75,13 +75,6 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Conversion> {
     })
 }
 
-fn invalid(code: &'static str, message: impl Into<String>) -> StoreError {
-    StoreError::Conflict {
-        code,
-        message: message.into(),
-    }
-}
-
 pub fn get(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<Conversion> {
     one(conn
         .prepare_cached(&format!(
@@ -117,70 +110,38 @@ pub fn insert(
     {
         return Ok((existing, false));
     }
-    let (offer_id, partner_id, subs) = match &n.click_id {
-        Some(click_id) => {
-            let click = clicks::find(conn, brand_id, click_id)?.ok_or_else(|| {
-                invalid(
-                    "unknown_click",
-                    format!("click_id {click_id} matches no click of this brand"),
-                )
-            })?;
-            if n.offer_id.is_some_and(|o| o != click.offer_id) {
-                return Err(invalid(
-                    "validation_error",
-                    "offer_id does not match the click's offer",
-                ));
+    let (offer_id, partner_id, subs) = match &n.attribution {
+        Attribution::Click {
+            click_id,
+            offer_id,
+            partner_id,
+        } => {
+            let click = clicks::find(conn, brand_id, click_id)?
+                .ok_or_else(|| Refusal::UnknownClick(click_id.clone()))?;
+            if offer_id.is_some_and(|o| o != click.offer_id) {
+                return Err(Refusal::OfferMismatch.into());
             }
-            if n.partner_id.is_some_and(|p| p != click.partner_id) {
-                return Err(invalid(
-                    "validation_error",
-                    "partner_id does not match the click's partner",
-                ));
+            if partner_id.is_some_and(|p| p != click.partner_id) {
+                return Err(Refusal::PartnerMismatch.into());
             }
             (click.offer_id, click.partner_id, click.subs)
         }
-        None => {
-            let (Some(o), Some(p)) = (n.offer_id, n.partner_id) else {
-                return Err(invalid(
-                    "validation_error",
-                    "click_id, or both offer_id and partner_id, must be given",
-                ));
-            };
-            (o, p, Default::default())
-        }
+        Attribution::Direct {
+            offer_id,
+            partner_id,
+        } => (*offer_id, *partner_id, Default::default()),
     };
     let offer = match offers::get(conn, brand_id, offer_id) {
-        Err(StoreError::NotFound) => {
-            return Err(invalid(
-                "validation_error",
-                format!("offer_id {offer_id} matches no offer of this brand"),
-            ));
-        }
+        Err(StoreError::NotFound) => return Err(Refusal::UnknownOffer(offer_id).into()),
         r => r?,
     };
     match partners::get(conn, brand_id, partner_id) {
-        Err(StoreError::NotFound) => {
-            return Err(invalid(
-                "validation_error",
-                format!("partner_id {partner_id} matches no partner of this brand"),
-            ));
-        }
+        Err(StoreError::NotFound) => return Err(Refusal::UnknownPartner(partner_id).into()),
         r => {
             r?;
         }
     }
-    let payout = match offer.payout_type {
-        PayoutType::Revshare => match n.amount {
-            Some(amount) => amount.percent(offer.payout),
-            None => {
-                return Err(invalid(
-                    "validation_error",
-                    "amount is required for a revshare offer",
-                ));
-            }
-        },
-        PayoutType::Cpa => offer.payout,
-    };
+    let payout = payout(offer.payout_type, offer.payout, n.amount)?;
     let ts = now();
     let occurred_at = n.occurred_at.unwrap_or(ts);
     conn.prepare_cached(
@@ -189,7 +150,7 @@ pub fn insert(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)",
     )?
     .execute(params![
-        brand_id, n.click_id, offer_id, partner_id, n.event, n.amount.map(|m| m.0), payout.0,
+        brand_id, n.attribution.click_id(), offer_id, partner_id, n.event, n.amount.map(|m| m.0), payout.0,
         offer.currency, n.status, n.transaction_id,
         subs[0], subs[1], subs[2], subs[3], subs[4], occurred_at, ts
     ])?;

@@ -41,9 +41,9 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Partner> {
 }
 
 fn duplicate_email(email: &str) -> StoreError {
-    StoreError::Conflict {
-        code: "duplicate_email",
-        message: format!("email {email} is already used by another partner of this brand"),
+    StoreError::Duplicate {
+        field: "email",
+        value: email.to_string(),
     }
 }
 

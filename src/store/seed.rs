@@ -2,6 +2,7 @@
 //! demos), fast: time-ordered ids, raw rows and rollups together in big transactions.
 
 use crate::domain::ids::BrandId;
+use crate::domain::payout::payout;
 use crate::domain::status::{ConversionStatus, OfferStatus, PartnerStatus, PayoutType};
 use std::path::Path;
 use std::sync::Arc;
@@ -71,7 +72,7 @@ impl Rng {
 struct Offer {
     id: i64,
     currency: Arc<str>,
-    revshare: bool,
+    payout_type: PayoutType,
     payout: Money,
 }
 
@@ -100,7 +101,7 @@ fn create_catalog(conn: &Connection, plan: &Plan, brand_id: BrandId) -> StoreRes
         out.push(Offer {
             id: o.id,
             currency: Arc::from(o.currency.as_str()),
-            revshare,
+            payout_type: o.payout_type,
             payout: o.payout,
         });
     }
@@ -214,11 +215,8 @@ pub fn run(
                 if done % every == 0 && converted < plan.conversions {
                     converted += 1;
                     let amount = Money(1_000 + rng.below(19_000) as i64);
-                    let payout = if offer.revshare {
-                        amount.percent(offer.payout)
-                    } else {
-                        offer.payout
-                    };
+                    // Every seeded conversion has an amount, so no offer refuses it.
+                    let payout = payout(offer.payout_type, offer.payout, Some(amount))?;
                     let status = match rng.below(20) {
                         0 => ConversionStatus::Rejected,
                         1..=3 => ConversionStatus::Pending,
