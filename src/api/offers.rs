@@ -11,12 +11,11 @@ use super::auth::BrandKey;
 use super::body::JsonBody;
 use super::errors::ApiError;
 use super::{ApiTags, pagination, public_base};
-use crate::domain::currency::CurrencyCode;
-use crate::domain::macros::Destination;
 use crate::domain::money::Money;
+use crate::domain::offer::{OfferDraft, OfferInput};
 use crate::domain::time::to_rfc3339;
 use crate::state::AppState;
-use crate::store::offers::{self as store, OfferFields};
+use crate::store::offers as store;
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "lowercase")]
@@ -174,29 +173,6 @@ pub enum OfferCreated {
     Created(Json<Offer>, #[oai(header = "Location")] String),
 }
 
-/// The rules of an offer, checked on the merged result of create or patch.
-fn validate(f: &mut OfferFields) -> Result<(), ApiError> {
-    f.name = f.name.trim().to_string();
-    if f.name.is_empty() || f.name.chars().count() > 200 {
-        return Err(ApiError::validation("name must be 1-200 characters"));
-    }
-    f.destination_url = Destination::parse(&f.destination_url)
-        .map_err(ApiError::validation)?
-        .into_string();
-    if f.payout_type == crate::domain::status::PayoutType::Revshare
-        && f.payout > crate::domain::payout::MAX_REVSHARE
-    {
-        return Err(ApiError::validation(
-            "payout must be <= 100 for a revshare offer",
-        ));
-    }
-    f.currency = CurrencyCode::parse(&f.currency)
-        .map_err(ApiError::validation)?
-        .as_str()
-        .into();
-    Ok(())
-}
-
 pub struct OffersApi;
 
 #[OpenApi(tag = "ApiTags::Offers")]
@@ -248,7 +224,7 @@ impl OffersApi {
         body: JsonBody<CreateOffer>,
     ) -> Result<OfferCreated, ApiError> {
         let b = body.0;
-        let mut fields = OfferFields {
+        let draft = OfferDraft {
             name: b.name,
             destination_url: b.destination_url,
             payout_type: b.payout_type.unwrap_or(PayoutType::Cpa).into(),
@@ -256,7 +232,7 @@ impl OffersApi {
             currency: b.currency.unwrap_or_else(|| "USD".into()),
             status: b.status.unwrap_or(OfferStatus::Active).into(),
         };
-        validate(&mut fields)?;
+        let fields = OfferInput::try_from(draft).map_err(ApiError::validation)?;
         let brand = auth.0.brand_id;
         let offer = state.db(move |c| store::create(c, brand, &fields)).await?;
         state.catalog.put_offer(&offer);
@@ -317,7 +293,7 @@ impl OffersApi {
                         "currency can't be changed once an offer exists; create a new offer instead",
                     )));
                 }
-                let mut fields = OfferFields {
+                let draft = OfferDraft {
                     name: b.name.unwrap_or(cur.name),
                     destination_url: b.destination_url.unwrap_or(cur.destination_url),
                     payout_type: b.payout_type.map_or(cur.payout_type, Into::into),
@@ -325,9 +301,10 @@ impl OffersApi {
                     currency: cur.currency,
                     status: b.status.map_or(cur.status, Into::into),
                 };
-                if let Err(e) = validate(&mut fields) {
-                    return Ok(Err(e));
-                }
+                let fields = match OfferInput::try_from(draft) {
+                    Ok(f) => f,
+                    Err(e) => return Ok(Err(ApiError::validation(e))),
+                };
                 let offer = store::update(&tx, brand, id, &fields)?;
                 catalog.put_offer(&offer);
                 if let Err(e) = tx.commit() {

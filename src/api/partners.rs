@@ -10,9 +10,10 @@ use super::auth::BrandKey;
 use super::body::JsonBody;
 use super::errors::ApiError;
 use super::{ApiTags, pagination};
+use crate::domain::partner::{PartnerDraft, PartnerInput};
 use crate::domain::time::to_rfc3339;
 use crate::state::AppState;
-use crate::store::partners::{self as store, PartnerFields};
+use crate::store::partners as store;
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "lowercase")]
@@ -118,16 +119,6 @@ pub enum PartnerCreated {
     Created(Json<Partner>, #[oai(header = "Location")] String),
 }
 
-fn validate(f: &mut PartnerFields) -> Result<(), ApiError> {
-    f.name = f.name.trim().to_string();
-    if f.name.is_empty() || f.name.chars().count() > 200 {
-        return Err(ApiError::validation("name must be 1-200 characters"));
-    }
-    f.email = crate::domain::email::normalize(&f.email)
-        .ok_or_else(|| ApiError::validation("email must be a valid email address"))?;
-    Ok(())
-}
-
 pub struct PartnersApi;
 
 #[OpenApi(tag = "ApiTags::Partners")]
@@ -176,12 +167,12 @@ impl PartnersApi {
         body: JsonBody<CreatePartner>,
     ) -> Result<PartnerCreated, ApiError> {
         let b = body.0;
-        let mut fields = PartnerFields {
+        let draft = PartnerDraft {
             name: b.name,
             email: b.email,
             status: b.status.unwrap_or(PartnerStatus::Active).into(),
         };
-        validate(&mut fields)?;
+        let fields = PartnerInput::try_from(draft).map_err(ApiError::validation)?;
         let brand = auth.0.brand_id;
         let partner = state.db(move |c| store::create(c, brand, &fields)).await?;
         state.catalog.put_partner(&partner);
@@ -229,14 +220,15 @@ impl PartnersApi {
             .db(move |c| {
                 let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let cur = store::get(&tx, brand, id)?;
-                let mut fields = PartnerFields {
+                let draft = PartnerDraft {
                     name: b.name.unwrap_or(cur.name),
                     email: b.email.unwrap_or(cur.email),
                     status: b.status.map_or(cur.status, Into::into),
                 };
-                if let Err(e) = validate(&mut fields) {
-                    return Ok(Err(e));
-                }
+                let fields = match PartnerInput::try_from(draft) {
+                    Ok(f) => f,
+                    Err(e) => return Ok(Err(ApiError::validation(e))),
+                };
                 let partner = store::update(&tx, brand, id, &fields)?;
                 catalog.put_partner(&partner);
                 if let Err(e) = tx.commit() {

@@ -1,6 +1,7 @@
 //! `/settings/brands`: the tenants, listed, created and renamed.
 
 use crate::domain::ids::BrandId;
+use crate::domain::name::{Name, NameError};
 use askama::Template;
 use askama_web::WebTemplate;
 use poem::http::StatusCode;
@@ -41,14 +42,14 @@ pub struct NameForm {
     name: String,
 }
 
-/// Brand names: 1-200 characters after trimming (the API and CLI use the same rule).
+/// Brand names follow the one name rule (`domain::name`), worded for the settings pages.
 pub fn check_name(raw: &str) -> Result<String, String> {
-    let name = raw.trim();
-    match name.chars().count() {
-        0 => Err("Enter a name.".into()),
-        n if n > 200 => Err("Use at most 200 characters.".into()),
-        _ => Ok(name.to_string()),
-    }
+    Name::parse(raw)
+        .map(Name::into_string)
+        .map_err(|e| match e {
+            NameError::Empty => "Enter a name.".into(),
+            NameError::TooLong => format!("Use at most {} characters.", Name::MAX_CHARS),
+        })
 }
 
 async fn rows(state: &AppState) -> poem::Result<Vec<BrandRow>> {

@@ -5,6 +5,7 @@ use rusqlite::{Connection, params};
 
 use super::{Page, StoreResult, one, paginate};
 use crate::domain::money::Money;
+use crate::domain::offer::OfferInput;
 use crate::domain::status::{OfferStatus, PayoutType};
 use crate::domain::time::now;
 
@@ -20,17 +21,6 @@ pub struct Offer {
     pub status: OfferStatus,
     pub created_at: i64,
     pub updated_at: i64,
-}
-
-/// A validated offer, for create and (merged with the current row) for update.
-#[derive(Debug, Clone)]
-pub struct OfferFields {
-    pub name: String,
-    pub destination_url: String,
-    pub payout_type: PayoutType,
-    pub payout: Money,
-    pub currency: String,
-    pub status: OfferStatus,
 }
 
 const COLUMNS: &str = "id, brand_id, name, destination_url, payout_type, payout_minor, currency, status, created_at, updated_at";
@@ -83,34 +73,29 @@ pub fn list(
     Ok(paginate(rows, limit))
 }
 
-pub fn create(conn: &Connection, brand_id: BrandId, f: &OfferFields) -> StoreResult<Offer> {
+pub fn create(conn: &Connection, brand_id: BrandId, f: &OfferInput) -> StoreResult<Offer> {
     let ts = now();
     conn.execute(
         "INSERT INTO offers (brand_id, name, destination_url, payout_type, payout_minor, currency, status, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-        params![brand_id, f.name, f.destination_url, f.payout_type, f.payout.0, f.currency, f.status, ts],
+        params![brand_id, f.name(), f.destination_url(), f.payout_type(), f.payout().0, f.currency(), f.status(), ts],
     )?;
     get(conn, brand_id, conn.last_insert_rowid())
 }
 
-pub fn update(
-    conn: &Connection,
-    brand_id: BrandId,
-    id: i64,
-    f: &OfferFields,
-) -> StoreResult<Offer> {
+pub fn update(conn: &Connection, brand_id: BrandId, id: i64, f: &OfferInput) -> StoreResult<Offer> {
     let n = conn.execute(
         "UPDATE offers SET name = ?3, destination_url = ?4, payout_type = ?5, payout_minor = ?6,
          currency = ?7, status = ?8, updated_at = ?9 WHERE brand_id = ?1 AND id = ?2",
         params![
             brand_id,
             id,
-            f.name,
-            f.destination_url,
-            f.payout_type,
-            f.payout.0,
-            f.currency,
-            f.status,
+            f.name(),
+            f.destination_url(),
+            f.payout_type(),
+            f.payout().0,
+            f.currency(),
+            f.status(),
             now()
         ],
     )?;

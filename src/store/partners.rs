@@ -5,6 +5,7 @@ use rusqlite::{Connection, params};
 
 use super::brands::is_unique_violation;
 use super::{Page, StoreError, StoreResult, one, paginate};
+use crate::domain::partner::PartnerInput;
 use crate::domain::status::PartnerStatus;
 use crate::domain::time::now;
 
@@ -17,13 +18,6 @@ pub struct Partner {
     pub status: PartnerStatus,
     pub created_at: i64,
     pub updated_at: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct PartnerFields {
-    pub name: String,
-    pub email: String,
-    pub status: PartnerStatus,
 }
 
 const COLUMNS: &str = "id, brand_id, name, email, status, created_at, updated_at";
@@ -79,15 +73,15 @@ pub fn list(
     Ok(paginate(rows, limit))
 }
 
-pub fn create(conn: &Connection, brand_id: BrandId, f: &PartnerFields) -> StoreResult<Partner> {
+pub fn create(conn: &Connection, brand_id: BrandId, f: &PartnerInput) -> StoreResult<Partner> {
     let ts = now();
     match conn.execute(
         "INSERT INTO partners (brand_id, name, email, status, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![brand_id, f.name, f.email, f.status, ts],
+        params![brand_id, f.name(), f.email(), f.status(), ts],
     ) {
         Ok(_) => get(conn, brand_id, conn.last_insert_rowid()),
-        Err(e) if is_unique_violation(&e) => Err(duplicate_email(&f.email)),
+        Err(e) if is_unique_violation(&e) => Err(duplicate_email(f.email())),
         Err(e) => Err(e.into()),
     }
 }
@@ -96,16 +90,16 @@ pub fn update(
     conn: &Connection,
     brand_id: BrandId,
     id: i64,
-    f: &PartnerFields,
+    f: &PartnerInput,
 ) -> StoreResult<Partner> {
     match conn.execute(
         "UPDATE partners SET name = ?3, email = ?4, status = ?5, updated_at = ?6
          WHERE brand_id = ?1 AND id = ?2",
-        params![brand_id, id, f.name, f.email, f.status, now()],
+        params![brand_id, id, f.name(), f.email(), f.status(), now()],
     ) {
         Ok(0) => Err(StoreError::NotFound),
         Ok(_) => get(conn, brand_id, id),
-        Err(e) if is_unique_violation(&e) => Err(duplicate_email(&f.email)),
+        Err(e) if is_unique_violation(&e) => Err(duplicate_email(f.email())),
         Err(e) => Err(e.into()),
     }
 }

@@ -2,6 +2,8 @@
 //! demos), fast: time-ordered ids, raw rows and rollups together in big transactions.
 
 use crate::domain::ids::BrandId;
+use crate::domain::offer::{OfferDraft, OfferInput};
+use crate::domain::partner::{PartnerDraft, PartnerInput};
 use crate::domain::payout::payout;
 use crate::domain::status::{ConversionStatus, OfferStatus, PartnerStatus, PayoutType};
 use std::path::Path;
@@ -9,12 +11,12 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, params};
 
+use super::brands;
 use super::clicks::ClickRow;
 use super::conversions::Conversion;
-use super::offers::{self, OfferFields};
-use super::partners::{self, PartnerFields};
+use super::offers;
+use super::partners;
 use super::rollups::Pending;
-use super::{StoreResult, brands};
 use crate::domain::money::Money;
 use crate::tracking::unique::UniqueWindow;
 
@@ -76,12 +78,12 @@ struct Offer {
     payout: Money,
 }
 
-fn create_catalog(conn: &Connection, plan: &Plan, brand_id: BrandId) -> StoreResult<Vec<Offer>> {
+fn create_catalog(conn: &Connection, plan: &Plan, brand_id: BrandId) -> anyhow::Result<Vec<Offer>> {
     const CURRENCIES: [&str; 4] = ["USD", "USD", "EUR", "GBP"];
     let mut out = Vec::new();
     for k in 0..plan.offers.max(1) {
         let revshare = k % 2 == 1;
-        let f = OfferFields {
+        let draft = OfferDraft {
             name: format!("Seed offer {}", k + 1),
             destination_url: "https://shop.example/landing?click={click_id}".into(),
             payout_type: if revshare {
@@ -97,6 +99,8 @@ fn create_catalog(conn: &Connection, plan: &Plan, brand_id: BrandId) -> StoreRes
             currency: CURRENCIES[k % CURRENCIES.len()].into(),
             status: OfferStatus::Active,
         };
+        // The same rules as the API's: a seeded offer is one the API could have made.
+        let f = OfferInput::try_from(draft).map_err(anyhow::Error::msg)?;
         let o = offers::create(conn, brand_id, &f)?;
         out.push(Offer {
             id: o.id,
@@ -108,17 +112,18 @@ fn create_catalog(conn: &Connection, plan: &Plan, brand_id: BrandId) -> StoreRes
     Ok(out)
 }
 
-fn create_partners(conn: &Connection, plan: &Plan, brand_id: BrandId) -> StoreResult<Vec<i64>> {
+fn create_partners(conn: &Connection, plan: &Plan, brand_id: BrandId) -> anyhow::Result<Vec<i64>> {
     // Emails are unique per brand: a second seed of the same brand gets new partners.
     let run = crate::domain::ids::random_token(4);
     (0..plan.partners.max(1))
         .map(|k| {
-            let f = PartnerFields {
+            let f = PartnerInput::try_from(PartnerDraft {
                 name: format!("Seed partner {}", k + 1),
                 email: format!("partner{}.{run}@seed.example", k + 1),
                 status: PartnerStatus::Active,
-            };
-            partners::create(conn, brand_id, &f).map(|p| p.id)
+            })
+            .map_err(anyhow::Error::msg)?;
+            Ok(partners::create(conn, brand_id, &f)?.id)
         })
         .collect()
 }
