@@ -9,6 +9,7 @@ use poem::web::Json;
 use poem::{IntoResponse, Response};
 
 use crate::state::AppState;
+use crate::tracking::writer::WriteError;
 
 /// A commit this recent (clicks under load commit many times a second) proves the store takes
 /// writes; older, /healthz commits a one-row update itself. Keeps /healthz cheap under load.
@@ -39,7 +40,7 @@ pub async fn check(state: &AppState) -> Result<(), &'static str> {
     }
     match tokio::time::timeout(PROBE_TIMEOUT, writer.probe()).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err("a test write failed"),
+        Ok(Err(WriteError::Unavailable | WriteError::Store(_))) => Err("a test write failed"),
         Err(_) => Err("a test write timed out"),
     }
 }

@@ -3,6 +3,7 @@
 use poem::http::StatusCode;
 use poem::{Request, Response};
 
+use super::writer::WriteError;
 use crate::client_ip::client_ip;
 use crate::domain::click_ids::ClickIds;
 use crate::domain::macros::{MacroValues, expand};
@@ -143,8 +144,8 @@ pub async fn click(state: &AppState, req: &Request) -> Response {
     };
     match state.writer.submit_click(row).await {
         Ok(()) => found(location),
-        // Writer gone or store refused: either way the click is not on disk.
-        Err(_) => Response::builder()
+        // Either way the click is not on disk, and the visitor may simply try again.
+        Err(WriteError::Unavailable | WriteError::Store(_)) => Response::builder()
             .status(StatusCode::SERVICE_UNAVAILABLE)
             .header("Retry-After", "1")
             .body("the click could not be recorded; try again"),
