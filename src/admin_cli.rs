@@ -52,7 +52,7 @@ pub fn create_admin(data_dir: &Path, email: &str, password: &str) -> anyhow::Res
     let pool = crate::db::open(data_dir)?;
     let conn = pool.get()?;
     admins::create(&conn, &email, &hash_password(password)).map_err(|e| match e {
-        StoreError::Conflict { .. } => anyhow::anyhow!(
+        StoreError::Duplicate { .. } => anyhow::anyhow!(
             "an admin with email {email} exists; use `trcker admin reset-password` to change the password"
         ),
         e => e.into(),

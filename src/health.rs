@@ -9,7 +9,7 @@ use poem::web::Json;
 use poem::{IntoResponse, Response};
 
 use crate::state::AppState;
-use crate::tracking::writer::{WriteOp, WriteReply};
+use crate::tracking::writer::WriteError;
 
 /// A commit this recent (clicks under load commit many times a second) proves the store takes
 /// writes; older, /healthz commits a one-row update itself. Keeps /healthz cheap under load.
@@ -38,9 +38,9 @@ pub async fn check(state: &AppState) -> Result<(), &'static str> {
     if status.since_last_ok().is_some_and(|d| d < FRESH) {
         return Ok(());
     }
-    match tokio::time::timeout(PROBE_TIMEOUT, writer.submit(WriteOp::Probe)).await {
-        Ok(Ok(WriteReply::Probe(Ok(())))) => Ok(()),
-        Ok(_) => Err("a test write failed"),
+    match tokio::time::timeout(PROBE_TIMEOUT, writer.probe()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(WriteError::Unavailable | WriteError::Store(_))) => Err("a test write failed"),
         Err(_) => Err("a test write timed out"),
     }
 }

@@ -12,7 +12,6 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use trcker::AppState;
 use trcker::store::clicks::ClickRow;
-use trcker::tracking::writer::{WriteOp, WriteReply};
 
 mod common;
 
@@ -171,7 +170,7 @@ async fn apply<E: Endpoint>(app: &App<E>, ops: &[Op]) {
                 let id = ulid::Ulid::new().to_string();
                 let row = ClickRow {
                     id: id.clone(),
-                    brand_id: app.brand_id,
+                    brand_id: app.brand_id.into(),
                     offer_id: app.offers[*offer],
                     partner_id: app.partners[*partner],
                     currency: if *offer == 1 { "EUR" } else { "USD" }.into(),
@@ -182,8 +181,8 @@ async fn apply<E: Endpoint>(app: &App<E>, ops: &[Op]) {
                     referer: None,
                     is_unique: n % 3 != 0,
                 };
-                let r = app.state.writer.submit(WriteOp::Click(row)).await;
-                assert!(matches!(r, Ok(WriteReply::Click(Ok(())))));
+                let r = app.state.writer.submit_click(row).await;
+                assert!(r.is_ok());
                 clicks.push(id);
             }
             Op::Conversion {

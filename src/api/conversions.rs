@@ -10,11 +10,11 @@ use super::auth::BrandKey;
 use super::body::JsonBody;
 use super::errors::ApiError;
 use super::{ApiTags, pagination};
+use crate::domain::attribution::Attribution;
 use crate::domain::money::Money;
 use crate::domain::time::{DAY_RANGE, DateEdge, DayError, parse_instant, to_rfc3339};
 use crate::state::AppState;
 use crate::store::conversions::{self as store, Filter, NewConversion};
-use crate::tracking::writer::{WriteOp, WriteReply, WriterGone};
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "lowercase")]
@@ -27,22 +27,7 @@ pub enum ConversionStatus {
     Rejected,
 }
 
-impl ConversionStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            ConversionStatus::Approved => "approved",
-            ConversionStatus::Pending => "pending",
-            ConversionStatus::Rejected => "rejected",
-        }
-    }
-    fn parse(s: &str) -> Self {
-        match s {
-            "pending" => ConversionStatus::Pending,
-            "rejected" => ConversionStatus::Rejected,
-            _ => ConversionStatus::Approved,
-        }
-    }
-}
+super::mirror_enum!(ConversionStatus <=> crate::domain::status::ConversionStatus { Approved, Pending, Rejected });
 
 /// A sale or other event credited to a partner.
 #[derive(Object, Debug)]
@@ -113,7 +98,7 @@ pub fn to_api(c: store::Conversion) -> Conversion {
         amount: c.amount.map(Money::to_json),
         payout: c.payout.to_json(),
         currency: c.currency,
-        status: ConversionStatus::parse(&c.status),
+        status: c.status.into(),
         transaction_id: c.transaction_id,
         sub1,
         sub2,
@@ -237,11 +222,8 @@ impl ConversionsApi {
         body: JsonBody<CreateConversion>,
     ) -> Result<ConversionRecorded, ApiError> {
         let b = body.0;
-        if b.click_id.is_none() && (b.offer_id.is_none() || b.partner_id.is_none()) {
-            return Err(ApiError::validation(
-                "click_id, or both offer_id and partner_id, must be given",
-            ));
-        }
+        let attribution =
+            Attribution::new(b.click_id, b.offer_id, b.partner_id).map_err(ApiError::validation)?;
         let occurred_at = match b.occurred_at {
             Some(t) => Some(
                 chrono::DateTime::parse_from_rfc3339(&t)
@@ -260,9 +242,7 @@ impl ConversionsApi {
             ));
         }
         let input = NewConversion {
-            click_id: b.click_id,
-            offer_id: b.offer_id,
-            partner_id: b.partner_id,
+            attribution,
             amount: b
                 .amount
                 .map(|a| Money::from_json(a, "amount"))
@@ -270,28 +250,19 @@ impl ConversionsApi {
                 .map_err(ApiError::validation)?,
             event: b.event.unwrap_or_else(|| "conversion".into()),
             transaction_id: b.transaction_id,
-            status: b
-                .status
-                .unwrap_or(ConversionStatus::Approved)
-                .as_str()
-                .into(),
+            status: b.status.unwrap_or(ConversionStatus::Approved).into(),
             occurred_at,
         };
-        let op = WriteOp::Conversion {
-            brand_id: auth.0.brand_id,
-            input,
-        };
-        match state.writer.submit(op).await {
-            Ok(WriteReply::Conversion(Ok((c, true)))) => {
+        match state
+            .writer
+            .submit_conversion(auth.0.brand_id, input)
+            .await?
+        {
+            (c, true) => {
                 let location = format!("/api/v1/conversions/{}", c.id);
                 Ok(ConversionRecorded::Created(Json(to_api(c)), location))
             }
-            Ok(WriteReply::Conversion(Ok((c, false)))) => {
-                Ok(ConversionRecorded::Repeat(Json(to_api(c))))
-            }
-            Ok(WriteReply::Conversion(Err(e))) => Err(e.into()),
-            Err(WriterGone) => Err(ApiError::unavailable()),
-            Ok(_) => Err(ApiError::internal()),
+            (c, false) => Ok(ConversionRecorded::Repeat(Json(to_api(c)))),
         }
     }
 
@@ -335,7 +306,7 @@ impl ConversionsApi {
         let filter = Filter {
             offer_id: offer_id.0,
             partner_id: partner_id.0,
-            status: status.0.map(|s| s.as_str().to_string()),
+            status: status.0.map(Into::into),
             event: event.0,
             click_id: click_id.0,
             transaction_id: transaction_id.0,
@@ -394,15 +365,10 @@ impl ConversionsApi {
         id: Path<i64>,
         body: JsonBody<UpdateConversion>,
     ) -> Result<Json<Conversion>, ApiError> {
-        let op = WriteOp::ConversionStatus {
-            brand_id: auth.0.brand_id,
-            id: id.0,
-            status: body.0.status.as_str().into(),
-        };
-        match state.writer.submit(op).await {
-            Ok(WriteReply::ConversionStatus(r)) => Ok(Json(to_api(r?))),
-            Err(WriterGone) => Err(ApiError::unavailable()),
-            Ok(_) => Err(ApiError::internal()),
-        }
+        let c = state
+            .writer
+            .submit_status(auth.0.brand_id, id.0, body.0.status.into())
+            .await?;
+        Ok(Json(to_api(c)))
     }
 }

@@ -4,7 +4,9 @@ use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
 use poem_openapi::{ApiResponse, Object, payload::Json, types::Example};
 
+use crate::domain::attribution::Refusal;
 use crate::store::StoreError;
+use crate::tracking::writer::WriteError;
 
 #[derive(Object, Debug, Clone)]
 #[oai(rename = "Error", example)]
@@ -138,11 +140,37 @@ impl ApiError {
     }
 }
 
+/// A postback the store could not credit: `unknown_click` for a click id the brand never
+/// saw, `validation_error` for the rest.
+fn refused(r: Refusal) -> ApiError {
+    match r {
+        Refusal::UnknownClick(id) => ApiError::unprocessable(
+            "unknown_click",
+            format!("click_id {id} matches no click of this brand"),
+        ),
+        Refusal::OfferMismatch => ApiError::validation("offer_id does not match the click's offer"),
+        Refusal::PartnerMismatch => {
+            ApiError::validation("partner_id does not match the click's partner")
+        }
+        Refusal::UnknownOffer(id) => {
+            ApiError::validation(format!("offer_id {id} matches no offer of this brand"))
+        }
+        Refusal::UnknownPartner(id) => {
+            ApiError::validation(format!("partner_id {id} matches no partner of this brand"))
+        }
+        Refusal::AmountRequired => ApiError::validation("amount is required for a revshare offer"),
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::not_found("no such resource"),
-            StoreError::Conflict { code, message } => ApiError::unprocessable(code, message),
+            StoreError::Duplicate { field, value } => ApiError::unprocessable(
+                &format!("duplicate_{field}"),
+                format!("{field} {value} is already used by another partner of this brand"),
+            ),
+            StoreError::Refused(r) => refused(r),
             other if other.is_unavailable() => {
                 tracing::error!(error = %other, "store unavailable");
                 ApiError::unavailable()
@@ -151,6 +179,15 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %other, "store failure");
                 ApiError::internal()
             }
+        }
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Unavailable => ApiError::unavailable(),
+            WriteError::Store(e) => e.into(),
         }
     }
 }

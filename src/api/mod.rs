@@ -15,6 +15,31 @@ pub mod serde_json_payload;
 use poem::Request;
 use poem_openapi::{OpenApiService, Tags};
 
+/// `From` both ways between an API enum (poem-openapi's `Enum`, for the spec) and the domain
+/// enum of the same variants (which must not depend on poem). A variant missing on either side
+/// is a compile error, so the two can't drift apart.
+macro_rules! mirror_enum {
+    ($api:ident <=> $domain:path { $($v:ident),+ $(,)? }) => {
+        impl From<$domain> for $api {
+            fn from(d: $domain) -> $api {
+                use $domain as D;
+                match d {
+                    $(D::$v => $api::$v),+
+                }
+            }
+        }
+        impl From<$api> for $domain {
+            fn from(a: $api) -> $domain {
+                use $domain as D;
+                match a {
+                    $($api::$v => D::$v),+
+                }
+            }
+        }
+    };
+}
+pub(crate) use mirror_enum;
+
 #[derive(Tags)]
 pub enum ApiTags {
     /// What brands pay partners for; each has a tracking link.

@@ -11,12 +11,11 @@ use super::auth::BrandKey;
 use super::body::JsonBody;
 use super::errors::ApiError;
 use super::{ApiTags, pagination, public_base};
-use crate::domain::currency::CurrencyCode;
-use crate::domain::macros::Destination;
 use crate::domain::money::Money;
+use crate::domain::offer::{OfferDraft, OfferInput};
 use crate::domain::time::to_rfc3339;
 use crate::state::AppState;
-use crate::store::offers::{self as store, OfferFields};
+use crate::store::offers as store;
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "lowercase")]
@@ -35,38 +34,8 @@ pub enum OfferStatus {
     Archived,
 }
 
-impl PayoutType {
-    fn as_str(self) -> &'static str {
-        match self {
-            PayoutType::Cpa => "cpa",
-            PayoutType::Revshare => "revshare",
-        }
-    }
-    fn parse(s: &str) -> Self {
-        if s == "revshare" {
-            PayoutType::Revshare
-        } else {
-            PayoutType::Cpa
-        }
-    }
-}
-
-impl OfferStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OfferStatus::Active => "active",
-            OfferStatus::Paused => "paused",
-            OfferStatus::Archived => "archived",
-        }
-    }
-    fn parse(s: &str) -> Self {
-        match s {
-            "paused" => OfferStatus::Paused,
-            "archived" => OfferStatus::Archived,
-            _ => OfferStatus::Active,
-        }
-    }
-}
+super::mirror_enum!(PayoutType <=> crate::domain::status::PayoutType { Cpa, Revshare });
+super::mirror_enum!(OfferStatus <=> crate::domain::status::OfferStatus { Active, Paused, Archived });
 
 /// Something a brand pays partners for.
 #[derive(Object, Debug)]
@@ -111,10 +80,10 @@ fn to_api(o: store::Offer, base: &str) -> Offer {
         id: o.id,
         name: o.name,
         destination_url: o.destination_url,
-        payout_type: PayoutType::parse(&o.payout_type),
+        payout_type: o.payout_type.into(),
         payout: o.payout.to_json(),
         currency: o.currency,
-        status: OfferStatus::parse(&o.status),
+        status: o.status.into(),
         created_at: to_rfc3339(o.created_at),
         updated_at: to_rfc3339(o.updated_at),
     }
@@ -204,27 +173,6 @@ pub enum OfferCreated {
     Created(Json<Offer>, #[oai(header = "Location")] String),
 }
 
-/// The rules of an offer, checked on the merged result of create or patch.
-fn validate(f: &mut OfferFields) -> Result<(), ApiError> {
-    f.name = f.name.trim().to_string();
-    if f.name.is_empty() || f.name.chars().count() > 200 {
-        return Err(ApiError::validation("name must be 1-200 characters"));
-    }
-    f.destination_url = Destination::parse(&f.destination_url)
-        .map_err(ApiError::validation)?
-        .into_string();
-    if f.payout_type == "revshare" && f.payout > Money(10_000) {
-        return Err(ApiError::validation(
-            "payout must be <= 100 for a revshare offer",
-        ));
-    }
-    f.currency = CurrencyCode::parse(&f.currency)
-        .map_err(ApiError::validation)?
-        .as_str()
-        .into();
-    Ok(())
-}
-
 pub struct OffersApi;
 
 #[OpenApi(tag = "ApiTags::Offers")]
@@ -250,7 +198,7 @@ impl OffersApi {
         let brand = auth.0.brand_id;
         let limit = pagination::limit(limit.0)?;
         let before = pagination::cursor(cursor.0.as_deref())?;
-        let status = status.0.map(OfferStatus::as_str);
+        let status = status.0.map(Into::into);
         let page = state
             .db(move |c| store::list(c, brand, status, before, limit))
             .await?;
@@ -276,15 +224,15 @@ impl OffersApi {
         body: JsonBody<CreateOffer>,
     ) -> Result<OfferCreated, ApiError> {
         let b = body.0;
-        let mut fields = OfferFields {
+        let draft = OfferDraft {
             name: b.name,
             destination_url: b.destination_url,
-            payout_type: b.payout_type.unwrap_or(PayoutType::Cpa).as_str().into(),
+            payout_type: b.payout_type.unwrap_or(PayoutType::Cpa).into(),
             payout: Money::from_json(b.payout, "payout").map_err(ApiError::validation)?,
             currency: b.currency.unwrap_or_else(|| "USD".into()),
-            status: b.status.unwrap_or(OfferStatus::Active).as_str().into(),
+            status: b.status.unwrap_or(OfferStatus::Active).into(),
         };
-        validate(&mut fields)?;
+        let fields = OfferInput::try_from(draft).map_err(ApiError::validation)?;
         let brand = auth.0.brand_id;
         let offer = state.db(move |c| store::create(c, brand, &fields)).await?;
         state.catalog.put_offer(&offer);
@@ -345,17 +293,18 @@ impl OffersApi {
                         "currency can't be changed once an offer exists; create a new offer instead",
                     )));
                 }
-                let mut fields = OfferFields {
+                let draft = OfferDraft {
                     name: b.name.unwrap_or(cur.name),
                     destination_url: b.destination_url.unwrap_or(cur.destination_url),
-                    payout_type: b.payout_type.map_or(cur.payout_type, |t| t.as_str().into()),
+                    payout_type: b.payout_type.map_or(cur.payout_type, Into::into),
                     payout: payout.unwrap_or(cur.payout),
                     currency: cur.currency,
-                    status: b.status.map_or(cur.status, |s| s.as_str().into()),
+                    status: b.status.map_or(cur.status, Into::into),
                 };
-                if let Err(e) = validate(&mut fields) {
-                    return Ok(Err(e));
-                }
+                let fields = match OfferInput::try_from(draft) {
+                    Ok(f) => f,
+                    Err(e) => return Ok(Err(ApiError::validation(e))),
+                };
                 let offer = store::update(&tx, brand, id, &fields)?;
                 catalog.put_offer(&offer);
                 if let Err(e) = tx.commit() {

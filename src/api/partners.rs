@@ -10,9 +10,10 @@ use super::auth::BrandKey;
 use super::body::JsonBody;
 use super::errors::ApiError;
 use super::{ApiTags, pagination};
+use crate::domain::partner::{PartnerDraft, PartnerInput};
 use crate::domain::time::to_rfc3339;
 use crate::state::AppState;
-use crate::store::partners::{self as store, PartnerFields};
+use crate::store::partners as store;
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "lowercase")]
@@ -23,22 +24,7 @@ pub enum PartnerStatus {
     Blocked,
 }
 
-impl PartnerStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            PartnerStatus::Active => "active",
-            PartnerStatus::Pending => "pending",
-            PartnerStatus::Blocked => "blocked",
-        }
-    }
-    fn parse(s: &str) -> Self {
-        match s {
-            "pending" => PartnerStatus::Pending,
-            "blocked" => PartnerStatus::Blocked,
-            _ => PartnerStatus::Active,
-        }
-    }
-}
+super::mirror_enum!(PartnerStatus <=> crate::domain::status::PartnerStatus { Active, Pending, Blocked });
 
 /// An affiliate who sends traffic to the brand's offers.
 #[derive(Object, Debug)]
@@ -70,7 +56,7 @@ fn to_api(p: store::Partner) -> Partner {
         id: p.id,
         name: p.name,
         email: p.email,
-        status: PartnerStatus::parse(&p.status),
+        status: p.status.into(),
         created_at: to_rfc3339(p.created_at),
         updated_at: to_rfc3339(p.updated_at),
     }
@@ -133,16 +119,6 @@ pub enum PartnerCreated {
     Created(Json<Partner>, #[oai(header = "Location")] String),
 }
 
-fn validate(f: &mut PartnerFields) -> Result<(), ApiError> {
-    f.name = f.name.trim().to_string();
-    if f.name.is_empty() || f.name.chars().count() > 200 {
-        return Err(ApiError::validation("name must be 1-200 characters"));
-    }
-    f.email = crate::domain::email::normalize(&f.email)
-        .ok_or_else(|| ApiError::validation("email must be a valid email address"))?;
-    Ok(())
-}
-
 pub struct PartnersApi;
 
 #[OpenApi(tag = "ApiTags::Partners")]
@@ -167,7 +143,7 @@ impl PartnersApi {
         let brand = auth.0.brand_id;
         let limit = pagination::limit(limit.0)?;
         let before = pagination::cursor(cursor.0.as_deref())?;
-        let status = status.0.map(PartnerStatus::as_str);
+        let status = status.0.map(Into::into);
         let page = state
             .db(move |c| store::list(c, brand, status, before, limit))
             .await?;
@@ -191,12 +167,12 @@ impl PartnersApi {
         body: JsonBody<CreatePartner>,
     ) -> Result<PartnerCreated, ApiError> {
         let b = body.0;
-        let mut fields = PartnerFields {
+        let draft = PartnerDraft {
             name: b.name,
             email: b.email,
-            status: b.status.unwrap_or(PartnerStatus::Active).as_str().into(),
+            status: b.status.unwrap_or(PartnerStatus::Active).into(),
         };
-        validate(&mut fields)?;
+        let fields = PartnerInput::try_from(draft).map_err(ApiError::validation)?;
         let brand = auth.0.brand_id;
         let partner = state.db(move |c| store::create(c, brand, &fields)).await?;
         state.catalog.put_partner(&partner);
@@ -244,14 +220,15 @@ impl PartnersApi {
             .db(move |c| {
                 let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let cur = store::get(&tx, brand, id)?;
-                let mut fields = PartnerFields {
+                let draft = PartnerDraft {
                     name: b.name.unwrap_or(cur.name),
                     email: b.email.unwrap_or(cur.email),
-                    status: b.status.map_or(cur.status, |s| s.as_str().into()),
+                    status: b.status.map_or(cur.status, Into::into),
                 };
-                if let Err(e) = validate(&mut fields) {
-                    return Ok(Err(e));
-                }
+                let fields = match PartnerInput::try_from(draft) {
+                    Ok(f) => f,
+                    Err(e) => return Ok(Err(ApiError::validation(e))),
+                };
                 let partner = store::update(&tx, brand, id, &fields)?;
                 catalog.put_partner(&partner);
                 if let Err(e) = tx.commit() {

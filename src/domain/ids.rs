@@ -1,8 +1,47 @@
-//! Secrets and identifiers: API keys, click ids, list cursors.
+//! Identifiers and secrets: brand ids, API keys, list cursors.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
+
+/// The brand (tenant) a row belongs to. Every store function over tenant data takes one, so
+/// an unscoped query can't be written by passing a stray integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BrandId(i64);
+
+impl BrandId {
+    pub const fn new(id: i64) -> BrandId {
+        BrandId(id)
+    }
+
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl From<i64> for BrandId {
+    fn from(id: i64) -> BrandId {
+        BrandId(id)
+    }
+}
+
+impl std::fmt::Display for BrandId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl rusqlite::types::ToSql for BrandId {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        self.0.to_sql()
+    }
+}
+
+impl rusqlite::types::FromSql for BrandId {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        i64::column_result(v).map(BrandId)
+    }
+}
 
 /// A freshly generated API key: the full text (shown once) and what is stored.
 pub struct NewKey {

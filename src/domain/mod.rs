@@ -1,10 +1,16 @@
 //! Types with their rules, no I/O.
 
+pub mod attribution;
 pub mod click_ids;
 pub mod currency;
 pub mod email;
 pub mod ids;
 pub mod macros;
 pub mod money;
+pub mod name;
+pub mod offer;
+pub mod partner;
+pub mod payout;
 pub mod report;
+pub mod status;
 pub mod time;

@@ -1,5 +1,7 @@
 //! `/settings/brands`: the tenants, listed, created and renamed.
 
+use crate::domain::ids::BrandId;
+use crate::domain::name::{Name, NameError};
 use askama::Template;
 use askama_web::WebTemplate;
 use poem::http::StatusCode;
@@ -40,14 +42,14 @@ pub struct NameForm {
     name: String,
 }
 
-/// Brand names: 1-200 characters after trimming (the API and CLI use the same rule).
+/// Brand names follow the one name rule (`domain::name`), worded for the settings pages.
 pub fn check_name(raw: &str) -> Result<String, String> {
-    let name = raw.trim();
-    match name.chars().count() {
-        0 => Err("Enter a name.".into()),
-        n if n > 200 => Err("Use at most 200 characters.".into()),
-        _ => Ok(name.to_string()),
-    }
+    Name::parse(raw)
+        .map(Name::into_string)
+        .map_err(|e| match e {
+            NameError::Empty => "Enter a name.".into(),
+            NameError::TooLong => format!("Use at most {} characters.", Name::MAX_CHARS),
+        })
 }
 
 async fn rows(state: &AppState) -> poem::Result<Vec<BrandRow>> {
@@ -63,7 +65,7 @@ async fn rows(state: &AppState) -> poem::Result<Vec<BrandRow>> {
                 .filter(|k| k.brand_id == b.id && k.revoked_at.is_none())
                 .count(),
             created: to_rfc3339(b.created_at)[..10].to_string(),
-            id: b.id,
+            id: b.id.get(),
             rename_value: b.name.clone(),
             rename_error: None,
             name: b.name,
@@ -112,7 +114,7 @@ pub async fn create(
             .db(move |c| brands::create(c, &name))
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { .. } => {
+                StoreError::Duplicate { .. } => {
                     Ok("A brand with this name exists already.".to_string())
                 }
                 e => Err(internal(e)),
@@ -150,10 +152,10 @@ pub async fn rename(
     admin.check_csrf(&f.csrf)?;
     let result = match check_name(&f.name) {
         Ok(name) => session::state(req)
-            .db(move |c| brands::rename(c, id, &name))
+            .db(move |c| brands::rename(c, BrandId::new(id), &name))
             .await
             .map_err(|e| match e {
-                StoreError::Conflict { .. } => Ok("Another brand has this name.".to_string()),
+                StoreError::Duplicate { .. } => Ok("Another brand has this name.".to_string()),
                 StoreError::NotFound => Err(not_found()),
                 e => Err(internal(e)),
             }),

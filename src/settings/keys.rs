@@ -2,6 +2,7 @@
 //! which shows its full text once; never stored, held in memory only until then), and
 //! revoking with a confirmation step.
 
+use crate::domain::ids::BrandId;
 use askama::Template;
 use askama_web::WebTemplate;
 use poem::http::StatusCode;
@@ -115,7 +116,7 @@ async fn groups(state: &AppState) -> poem::Result<Vec<BrandKeys>> {
                     }
                 })
                 .collect(),
-            id: b.id,
+            id: b.id.get(),
             name: b.name,
         })
         .collect())
@@ -183,7 +184,7 @@ pub async fn generate(
         let brand_id = f.brand_id;
         let made = session::state(req)
             .db(move |c| {
-                let brand = brands::get(c, brand_id)?;
+                let brand = brands::get(c, BrandId::new(brand_id))?;
                 let (_, full) = keys::create(c, brand.id, &name)?;
                 Ok(NewKey {
                     full,

@@ -39,9 +39,9 @@ pub fn create(conn: &Connection, email: &str, password_hash: &str) -> StoreResul
         params![email, password_hash, now()],
     ) {
         Ok(_) => Ok(conn.last_insert_rowid()),
-        Err(e) if super::brands::is_unique_violation(&e) => Err(StoreError::Conflict {
-            code: "duplicate_email",
-            message: format!("an admin with email {email:?} already exists"),
+        Err(e) if super::brands::is_unique_violation(&e) => Err(StoreError::Duplicate {
+            field: "email",
+            value: email.to_string(),
         }),
         Err(e) => Err(e.into()),
     }

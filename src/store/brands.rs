@@ -3,11 +3,12 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{StoreError, StoreResult, one};
+use crate::domain::ids::BrandId;
 use crate::domain::time::now;
 
 #[derive(Debug, Clone)]
 pub struct Brand {
-    pub id: i64,
+    pub id: BrandId,
     pub name: String,
     pub created_at: i64,
 }
@@ -26,7 +27,7 @@ pub fn list(conn: &Connection) -> StoreResult<Vec<Brand>> {
     Ok(rows)
 }
 
-pub fn get(conn: &Connection, id: i64) -> StoreResult<Brand> {
+pub fn get(conn: &Connection, id: BrandId) -> StoreResult<Brand> {
     one(conn.query_row(
         "SELECT id, name, created_at FROM brands WHERE id = ?1",
         [id],
@@ -50,25 +51,25 @@ pub fn create(conn: &Connection, name: &str) -> StoreResult<Brand> {
         "INSERT INTO brands (name, created_at) VALUES (?1, ?2)",
         params![name, ts],
     ) {
-        Ok(_) => get(conn, conn.last_insert_rowid()),
-        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
-            code: "duplicate_name",
-            message: format!("a brand named {name:?} already exists"),
+        Ok(_) => get(conn, BrandId::new(conn.last_insert_rowid())),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
+            field: "name",
+            value: name.to_string(),
         }),
         Err(e) => Err(e.into()),
     }
 }
 
-pub fn rename(conn: &Connection, id: i64, name: &str) -> StoreResult<Brand> {
+pub fn rename(conn: &Connection, id: BrandId, name: &str) -> StoreResult<Brand> {
     match conn.execute(
         "UPDATE brands SET name = ?2 WHERE id = ?1",
         params![id, name],
     ) {
         Ok(0) => Err(StoreError::NotFound),
         Ok(_) => get(conn, id),
-        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
-            code: "duplicate_name",
-            message: format!("a brand named {name:?} already exists"),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate {
+            field: "name",
+            value: name.to_string(),
         }),
         Err(e) => Err(e.into()),
     }
@@ -82,7 +83,7 @@ pub fn find_or_create(conn: &Connection, name: &str) -> StoreResult<(Brand, bool
     match create(conn, name) {
         Ok(b) => Ok((b, true)),
         // Lost a race with another process: use theirs.
-        Err(StoreError::Conflict { .. }) => Ok((
+        Err(StoreError::Duplicate { .. }) => Ok((
             find_by_name(conn, name)?.ok_or(StoreError::NotFound)?,
             false,
         )),

@@ -1,5 +1,6 @@
 //! Raw clicks, written only by the writer thread.
 
+use crate::domain::ids::BrandId;
 use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -10,7 +11,7 @@ use super::rollups::Pending;
 #[derive(Debug, Clone)]
 pub struct ClickRow {
     pub id: String,
-    pub brand_id: i64,
+    pub brand_id: BrandId,
     pub offer_id: i64,
     pub partner_id: i64,
     /// The offer's currency (fixed for an offer's life), for the rollups.
@@ -46,7 +47,7 @@ pub struct ClickRef {
     pub subs: [Option<String>; 5],
 }
 
-pub fn find(conn: &Connection, brand_id: i64, id: &str) -> StoreResult<Option<ClickRef>> {
+pub fn find(conn: &Connection, brand_id: BrandId, id: &str) -> StoreResult<Option<ClickRef>> {
     Ok(conn
         .prepare_cached(
             "SELECT offer_id, partner_id, sub1, sub2, sub3, sub4, sub5 FROM clicks WHERE id = ?1 AND brand_id = ?2",

@@ -1,16 +1,20 @@
 //! Conversions: inserted and re-statused only by the writer thread, read by the API.
 
+use crate::domain::ids::BrandId;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rollups::Pending;
 use super::{Page, StoreError, StoreResult, clicks, offers, one, paginate, partners};
+use crate::domain::attribution::{Attribution, Refusal};
 use crate::domain::money::Money;
+use crate::domain::payout::payout;
+use crate::domain::status::ConversionStatus;
 use crate::domain::time::now;
 
 #[derive(Debug, Clone)]
 pub struct Conversion {
     pub id: i64,
-    pub brand_id: i64,
+    pub brand_id: BrandId,
     pub click_id: Option<String>,
     pub offer_id: i64,
     pub partner_id: i64,
@@ -18,23 +22,21 @@ pub struct Conversion {
     pub amount: Option<Money>,
     pub payout: Money,
     pub currency: String,
-    pub status: String,
+    pub status: ConversionStatus,
     pub transaction_id: Option<String>,
     pub subs: [Option<String>; 5],
     pub occurred_at: i64,
     pub created_at: i64,
 }
 
-/// A validated postback: either `click_id` or both `offer_id` and `partner_id` are set.
+/// A validated postback.
 #[derive(Debug, Clone)]
 pub struct NewConversion {
-    pub click_id: Option<String>,
-    pub offer_id: Option<i64>,
-    pub partner_id: Option<i64>,
+    pub attribution: Attribution,
     pub amount: Option<Money>,
     pub event: String,
     pub transaction_id: Option<String>,
-    pub status: String,
+    pub status: ConversionStatus,
     pub occurred_at: Option<i64>,
 }
 
@@ -42,7 +44,7 @@ pub struct NewConversion {
 pub struct Filter {
     pub offer_id: Option<i64>,
     pub partner_id: Option<i64>,
-    pub status: Option<String>,
+    pub status: Option<ConversionStatus>,
     pub event: Option<String>,
     pub click_id: Option<String>,
     pub transaction_id: Option<String>,
@@ -73,14 +75,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Conversion> {
     })
 }
 
-fn invalid(code: &'static str, message: impl Into<String>) -> StoreError {
-    StoreError::Conflict {
-        code,
-        message: message.into(),
-    }
-}
-
-pub fn get(conn: &Connection, brand_id: i64, id: i64) -> StoreResult<Conversion> {
+pub fn get(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<Conversion> {
     one(conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM conversions WHERE brand_id = ?1 AND id = ?2"
@@ -88,7 +83,11 @@ pub fn get(conn: &Connection, brand_id: i64, id: i64) -> StoreResult<Conversion>
         .query_row(params![brand_id, id], row))
 }
 
-fn by_transaction(conn: &Connection, brand_id: i64, txn: &str) -> StoreResult<Option<Conversion>> {
+fn by_transaction(
+    conn: &Connection,
+    brand_id: BrandId,
+    txn: &str,
+) -> StoreResult<Option<Conversion>> {
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM conversions WHERE brand_id = ?1 AND transaction_id = ?2"
@@ -102,7 +101,7 @@ fn by_transaction(conn: &Connection, brand_id: i64, txn: &str) -> StoreResult<Op
 /// check-then-insert for idempotency cannot race. A new conversion is counted in `rollups`.
 pub fn insert(
     conn: &Connection,
-    brand_id: i64,
+    brand_id: BrandId,
     n: &NewConversion,
     rollups: &mut Pending,
 ) -> StoreResult<(Conversion, bool)> {
@@ -111,70 +110,38 @@ pub fn insert(
     {
         return Ok((existing, false));
     }
-    let (offer_id, partner_id, subs) = match &n.click_id {
-        Some(click_id) => {
-            let click = clicks::find(conn, brand_id, click_id)?.ok_or_else(|| {
-                invalid(
-                    "unknown_click",
-                    format!("click_id {click_id} matches no click of this brand"),
-                )
-            })?;
-            if n.offer_id.is_some_and(|o| o != click.offer_id) {
-                return Err(invalid(
-                    "validation_error",
-                    "offer_id does not match the click's offer",
-                ));
+    let (offer_id, partner_id, subs) = match &n.attribution {
+        Attribution::Click {
+            click_id,
+            offer_id,
+            partner_id,
+        } => {
+            let click = clicks::find(conn, brand_id, click_id)?
+                .ok_or_else(|| Refusal::UnknownClick(click_id.clone()))?;
+            if offer_id.is_some_and(|o| o != click.offer_id) {
+                return Err(Refusal::OfferMismatch.into());
             }
-            if n.partner_id.is_some_and(|p| p != click.partner_id) {
-                return Err(invalid(
-                    "validation_error",
-                    "partner_id does not match the click's partner",
-                ));
+            if partner_id.is_some_and(|p| p != click.partner_id) {
+                return Err(Refusal::PartnerMismatch.into());
             }
             (click.offer_id, click.partner_id, click.subs)
         }
-        None => {
-            let (Some(o), Some(p)) = (n.offer_id, n.partner_id) else {
-                return Err(invalid(
-                    "validation_error",
-                    "click_id, or both offer_id and partner_id, must be given",
-                ));
-            };
-            (o, p, Default::default())
-        }
+        Attribution::Direct {
+            offer_id,
+            partner_id,
+        } => (*offer_id, *partner_id, Default::default()),
     };
     let offer = match offers::get(conn, brand_id, offer_id) {
-        Err(StoreError::NotFound) => {
-            return Err(invalid(
-                "validation_error",
-                format!("offer_id {offer_id} matches no offer of this brand"),
-            ));
-        }
+        Err(StoreError::NotFound) => return Err(Refusal::UnknownOffer(offer_id).into()),
         r => r?,
     };
     match partners::get(conn, brand_id, partner_id) {
-        Err(StoreError::NotFound) => {
-            return Err(invalid(
-                "validation_error",
-                format!("partner_id {partner_id} matches no partner of this brand"),
-            ));
-        }
+        Err(StoreError::NotFound) => return Err(Refusal::UnknownPartner(partner_id).into()),
         r => {
             r?;
         }
     }
-    let payout = match offer.payout_type.as_str() {
-        "revshare" => match n.amount {
-            Some(amount) => amount.percent(offer.payout),
-            None => {
-                return Err(invalid(
-                    "validation_error",
-                    "amount is required for a revshare offer",
-                ));
-            }
-        },
-        _ => offer.payout,
-    };
+    let payout = payout(offer.payout_type, offer.payout, n.amount)?;
     let ts = now();
     let occurred_at = n.occurred_at.unwrap_or(ts);
     conn.prepare_cached(
@@ -183,7 +150,7 @@ pub fn insert(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)",
     )?
     .execute(params![
-        brand_id, n.click_id, offer_id, partner_id, n.event, n.amount.map(|m| m.0), payout.0,
+        brand_id, n.attribution.click_id(), offer_id, partner_id, n.event, n.amount.map(|m| m.0), payout.0,
         offer.currency, n.status, n.transaction_id,
         subs[0], subs[1], subs[2], subs[3], subs[4], occurred_at, ts
     ])?;
@@ -197,9 +164,9 @@ pub fn insert(
 /// returns the row before and after.
 pub fn set_status(
     conn: &Connection,
-    brand_id: i64,
+    brand_id: BrandId,
     id: i64,
-    status: &str,
+    status: ConversionStatus,
     rollups: &mut Pending,
 ) -> StoreResult<(Conversion, Conversion)> {
     let before = get(conn, brand_id, id)?;
@@ -217,7 +184,7 @@ pub fn set_status(
 
 pub fn list(
     conn: &Connection,
-    brand_id: i64,
+    brand_id: BrandId,
     f: &Filter,
     before_id: Option<i64>,
     limit: u32,

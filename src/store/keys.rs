@@ -1,5 +1,6 @@
 //! API keys: only hashes are stored; the full key exists once, in the answer that made it.
 
+use crate::domain::ids::BrandId;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{StoreError, StoreResult};
@@ -9,7 +10,7 @@ use crate::domain::time::now;
 #[derive(Debug, Clone)]
 pub struct ApiKey {
     pub id: i64,
-    pub brand_id: i64,
+    pub brand_id: BrandId,
     pub brand_name: String,
     pub name: String,
     pub prefix: String,
@@ -22,11 +23,11 @@ pub struct ApiKey {
 #[derive(Debug, Clone, Copy)]
 pub struct KeyOwner {
     pub key_id: i64,
-    pub brand_id: i64,
+    pub brand_id: BrandId,
 }
 
 /// Create a key for `brand_id`; returns the stored row and the full key text.
-pub fn create(conn: &Connection, brand_id: i64, name: &str) -> StoreResult<(ApiKey, String)> {
+pub fn create(conn: &Connection, brand_id: BrandId, name: &str) -> StoreResult<(ApiKey, String)> {
     let NewKey { full, prefix, hash } = generate_key();
     conn.execute(
         "INSERT INTO api_keys (brand_id, name, prefix, hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -17,9 +17,12 @@ pub mod sessions;
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    /// A rule the database enforces, with a client-facing code and message.
-    #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    /// A unique rule the database enforces: `field` already holds `value` in another row.
+    #[error("{field} {value:?} is already taken")]
+    Duplicate { field: &'static str, value: String },
+    /// A postback that can't be credited as sent.
+    #[error(transparent)]
+    Refused(#[from] crate::domain::attribution::Refusal),
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
     #[error("database pool error: {0}")]

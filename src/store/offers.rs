@@ -1,34 +1,26 @@
 //! Offers of a brand.
 
+use crate::domain::ids::BrandId;
 use rusqlite::{Connection, params};
 
 use super::{Page, StoreResult, one, paginate};
 use crate::domain::money::Money;
+use crate::domain::offer::OfferInput;
+use crate::domain::status::{OfferStatus, PayoutType};
 use crate::domain::time::now;
 
 #[derive(Debug, Clone)]
 pub struct Offer {
     pub id: i64,
-    pub brand_id: i64,
+    pub brand_id: BrandId,
     pub name: String,
     pub destination_url: String,
-    pub payout_type: String,
+    pub payout_type: PayoutType,
     pub payout: Money,
     pub currency: String,
-    pub status: String,
+    pub status: OfferStatus,
     pub created_at: i64,
     pub updated_at: i64,
-}
-
-/// A validated offer, for create and (merged with the current row) for update.
-#[derive(Debug, Clone)]
-pub struct OfferFields {
-    pub name: String,
-    pub destination_url: String,
-    pub payout_type: String,
-    pub payout: Money,
-    pub currency: String,
-    pub status: String,
 }
 
 const COLUMNS: &str = "id, brand_id, name, destination_url, payout_type, payout_minor, currency, status, created_at, updated_at";
@@ -48,7 +40,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Offer> {
     })
 }
 
-pub fn get(conn: &Connection, brand_id: i64, id: i64) -> StoreResult<Offer> {
+pub fn get(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<Offer> {
     // Cached: the writer looks offers and partners up for every conversion.
     one(conn
         .prepare_cached(&format!(
@@ -66,8 +58,8 @@ pub fn all(conn: &Connection) -> StoreResult<Vec<Offer>> {
 
 pub fn list(
     conn: &Connection,
-    brand_id: i64,
-    status: Option<&str>,
+    brand_id: BrandId,
+    status: Option<OfferStatus>,
     before_id: Option<i64>,
     limit: u32,
 ) -> StoreResult<Page<Offer>> {
@@ -81,29 +73,29 @@ pub fn list(
     Ok(paginate(rows, limit))
 }
 
-pub fn create(conn: &Connection, brand_id: i64, f: &OfferFields) -> StoreResult<Offer> {
+pub fn create(conn: &Connection, brand_id: BrandId, f: &OfferInput) -> StoreResult<Offer> {
     let ts = now();
     conn.execute(
         "INSERT INTO offers (brand_id, name, destination_url, payout_type, payout_minor, currency, status, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-        params![brand_id, f.name, f.destination_url, f.payout_type, f.payout.0, f.currency, f.status, ts],
+        params![brand_id, f.name(), f.destination_url(), f.payout_type(), f.payout().0, f.currency(), f.status(), ts],
     )?;
     get(conn, brand_id, conn.last_insert_rowid())
 }
 
-pub fn update(conn: &Connection, brand_id: i64, id: i64, f: &OfferFields) -> StoreResult<Offer> {
+pub fn update(conn: &Connection, brand_id: BrandId, id: i64, f: &OfferInput) -> StoreResult<Offer> {
     let n = conn.execute(
         "UPDATE offers SET name = ?3, destination_url = ?4, payout_type = ?5, payout_minor = ?6,
          currency = ?7, status = ?8, updated_at = ?9 WHERE brand_id = ?1 AND id = ?2",
         params![
             brand_id,
             id,
-            f.name,
-            f.destination_url,
-            f.payout_type,
-            f.payout.0,
-            f.currency,
-            f.status,
+            f.name(),
+            f.destination_url(),
+            f.payout_type(),
+            f.payout().0,
+            f.currency(),
+            f.status(),
             now()
         ],
     )?;

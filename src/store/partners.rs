@@ -1,27 +1,23 @@
 //! Partners of a brand.
 
+use crate::domain::ids::BrandId;
 use rusqlite::{Connection, params};
 
 use super::brands::is_unique_violation;
 use super::{Page, StoreError, StoreResult, one, paginate};
+use crate::domain::partner::PartnerInput;
+use crate::domain::status::PartnerStatus;
 use crate::domain::time::now;
 
 #[derive(Debug, Clone)]
 pub struct Partner {
     pub id: i64,
-    pub brand_id: i64,
+    pub brand_id: BrandId,
     pub name: String,
     pub email: String,
-    pub status: String,
+    pub status: PartnerStatus,
     pub created_at: i64,
     pub updated_at: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct PartnerFields {
-    pub name: String,
-    pub email: String,
-    pub status: String,
 }
 
 const COLUMNS: &str = "id, brand_id, name, email, status, created_at, updated_at";
@@ -39,13 +35,13 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Partner> {
 }
 
 fn duplicate_email(email: &str) -> StoreError {
-    StoreError::Conflict {
-        code: "duplicate_email",
-        message: format!("email {email} is already used by another partner of this brand"),
+    StoreError::Duplicate {
+        field: "email",
+        value: email.to_string(),
     }
 }
 
-pub fn get(conn: &Connection, brand_id: i64, id: i64) -> StoreResult<Partner> {
+pub fn get(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<Partner> {
     // Cached: the writer looks offers and partners up for every conversion.
     one(conn
         .prepare_cached(&format!(
@@ -62,8 +58,8 @@ pub fn all(conn: &Connection) -> StoreResult<Vec<Partner>> {
 
 pub fn list(
     conn: &Connection,
-    brand_id: i64,
-    status: Option<&str>,
+    brand_id: BrandId,
+    status: Option<PartnerStatus>,
     before_id: Option<i64>,
     limit: u32,
 ) -> StoreResult<Page<Partner>> {
@@ -77,33 +73,33 @@ pub fn list(
     Ok(paginate(rows, limit))
 }
 
-pub fn create(conn: &Connection, brand_id: i64, f: &PartnerFields) -> StoreResult<Partner> {
+pub fn create(conn: &Connection, brand_id: BrandId, f: &PartnerInput) -> StoreResult<Partner> {
     let ts = now();
     match conn.execute(
         "INSERT INTO partners (brand_id, name, email, status, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![brand_id, f.name, f.email, f.status, ts],
+        params![brand_id, f.name(), f.email(), f.status(), ts],
     ) {
         Ok(_) => get(conn, brand_id, conn.last_insert_rowid()),
-        Err(e) if is_unique_violation(&e) => Err(duplicate_email(&f.email)),
+        Err(e) if is_unique_violation(&e) => Err(duplicate_email(f.email())),
         Err(e) => Err(e.into()),
     }
 }
 
 pub fn update(
     conn: &Connection,
-    brand_id: i64,
+    brand_id: BrandId,
     id: i64,
-    f: &PartnerFields,
+    f: &PartnerInput,
 ) -> StoreResult<Partner> {
     match conn.execute(
         "UPDATE partners SET name = ?3, email = ?4, status = ?5, updated_at = ?6
          WHERE brand_id = ?1 AND id = ?2",
-        params![brand_id, id, f.name, f.email, f.status, now()],
+        params![brand_id, id, f.name(), f.email(), f.status(), now()],
     ) {
         Ok(0) => Err(StoreError::NotFound),
         Ok(_) => get(conn, brand_id, id),
-        Err(e) if is_unique_violation(&e) => Err(duplicate_email(&f.email)),
+        Err(e) if is_unique_violation(&e) => Err(duplicate_email(f.email())),
         Err(e) => Err(e.into()),
     }
 }

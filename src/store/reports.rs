@@ -5,6 +5,7 @@
 //! partner read the rollups (a few thousand rows for a month); grouping by sub1..sub5 reads
 //! the raw rows, since rollups do not keep sub ids.
 
+use crate::domain::ids::BrandId;
 use rusqlite::{Connection, params, params_from_iter, types::Value};
 
 use super::StoreResult;
@@ -19,9 +20,9 @@ pub struct Dims {
     pub subs: [bool; 5],
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Query {
-    pub brand_id: i64,
+    pub brand_id: BrandId,
     pub from: i64,
     pub to: i64,
     pub offer_id: Option<i64>,
@@ -192,7 +193,7 @@ pub fn rollup_rows(conn: &Connection, q: &Query) -> StoreResult<Vec<(Key, Metric
 /// Aggregate raw clicks and conversions of the range into source rows.
 pub fn raw_rows(conn: &Connection, q: &Query) -> StoreResult<Vec<(Key, Metrics)>> {
     let args: Vec<Value> = vec![
-        q.brand_id.into(),
+        q.brand_id.get().into(),
         q.from.into(),
         q.to.into(),
         q.offer_id.map_or(Value::Null, Value::from),

@@ -5,6 +5,8 @@
 //! same transaction, so a batch of 2,000 clicks costs a few dozen upserts, not 6,000, and the
 //! rollups can never disagree with the raw rows they summarise.
 
+use crate::domain::ids::BrandId;
+use crate::domain::status::ConversionStatus;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -21,7 +23,7 @@ pub const SPANS: [i64; 4] = [86_400, 21_600, 3_600, 900];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
-    brand_id: i64,
+    brand_id: BrandId,
     span: i64,
     bucket: i64,
     offer_id: i64,
@@ -37,18 +39,18 @@ pub struct Pending {
 
 /// What one conversion in its current status contributes to a bucket.
 pub fn conversion_metrics(c: &Conversion) -> Metrics {
-    match c.status.as_str() {
-        "approved" => Metrics {
+    match c.status {
+        ConversionStatus::Approved => Metrics {
             conversions: 1,
             revenue: c.amount.map_or(0, |a| a.0),
             payout: c.payout.0,
             ..Metrics::default()
         },
-        "pending" => Metrics {
+        ConversionStatus::Pending => Metrics {
             pending_conversions: 1,
             ..Metrics::default()
         },
-        _ => Metrics {
+        ConversionStatus::Rejected => Metrics {
             rejected_conversions: 1,
             ..Metrics::default()
         },
@@ -62,7 +64,7 @@ impl Pending {
     )]
     pub fn add(
         &mut self,
-        brand_id: i64,
+        brand_id: BrandId,
         offer_id: i64,
         partner_id: i64,
         currency: &Arc<str>,

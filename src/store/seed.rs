@@ -1,17 +1,22 @@
 //! `trcker seed`: fill a data dir with synthetic clicks and conversions (for benchmarks and
 //! demos), fast: time-ordered ids, raw rows and rollups together in big transactions.
 
+use crate::domain::ids::BrandId;
+use crate::domain::offer::{OfferDraft, OfferInput};
+use crate::domain::partner::{PartnerDraft, PartnerInput};
+use crate::domain::payout::payout;
+use crate::domain::status::{ConversionStatus, OfferStatus, PartnerStatus, PayoutType};
 use std::path::Path;
 use std::sync::Arc;
 
 use rusqlite::{Connection, params};
 
+use super::brands;
 use super::clicks::ClickRow;
 use super::conversions::Conversion;
-use super::offers::{self, OfferFields};
-use super::partners::{self, PartnerFields};
+use super::offers;
+use super::partners;
 use super::rollups::Pending;
-use super::{StoreResult, brands};
 use crate::domain::money::Money;
 use crate::tracking::unique::UniqueWindow;
 
@@ -69,49 +74,56 @@ impl Rng {
 struct Offer {
     id: i64,
     currency: Arc<str>,
-    revshare: bool,
+    payout_type: PayoutType,
     payout: Money,
 }
 
-fn create_catalog(conn: &Connection, plan: &Plan, brand_id: i64) -> StoreResult<Vec<Offer>> {
+fn create_catalog(conn: &Connection, plan: &Plan, brand_id: BrandId) -> anyhow::Result<Vec<Offer>> {
     const CURRENCIES: [&str; 4] = ["USD", "USD", "EUR", "GBP"];
     let mut out = Vec::new();
     for k in 0..plan.offers.max(1) {
         let revshare = k % 2 == 1;
-        let f = OfferFields {
+        let draft = OfferDraft {
             name: format!("Seed offer {}", k + 1),
             destination_url: "https://shop.example/landing?click={click_id}".into(),
-            payout_type: if revshare { "revshare" } else { "cpa" }.into(),
+            payout_type: if revshare {
+                PayoutType::Revshare
+            } else {
+                PayoutType::Cpa
+            },
             payout: Money(if revshare {
                 1_000
             } else {
                 500 + 100 * k as i64
             }),
             currency: CURRENCIES[k % CURRENCIES.len()].into(),
-            status: "active".into(),
+            status: OfferStatus::Active,
         };
+        // The same rules as the API's: a seeded offer is one the API could have made.
+        let f = OfferInput::try_from(draft).map_err(anyhow::Error::msg)?;
         let o = offers::create(conn, brand_id, &f)?;
         out.push(Offer {
             id: o.id,
             currency: Arc::from(o.currency.as_str()),
-            revshare,
+            payout_type: o.payout_type,
             payout: o.payout,
         });
     }
     Ok(out)
 }
 
-fn create_partners(conn: &Connection, plan: &Plan, brand_id: i64) -> StoreResult<Vec<i64>> {
+fn create_partners(conn: &Connection, plan: &Plan, brand_id: BrandId) -> anyhow::Result<Vec<i64>> {
     // Emails are unique per brand: a second seed of the same brand gets new partners.
     let run = crate::domain::ids::random_token(4);
     (0..plan.partners.max(1))
         .map(|k| {
-            let f = PartnerFields {
+            let f = PartnerInput::try_from(PartnerDraft {
                 name: format!("Seed partner {}", k + 1),
                 email: format!("partner{}.{run}@seed.example", k + 1),
-                status: "active".into(),
-            };
-            partners::create(conn, brand_id, &f).map(|p| p.id)
+                status: PartnerStatus::Active,
+            })
+            .map_err(anyhow::Error::msg)?;
+            Ok(partners::create(conn, brand_id, &f)?.id)
         })
         .collect()
 }
@@ -208,15 +220,12 @@ pub fn run(
                 if done % every == 0 && converted < plan.conversions {
                     converted += 1;
                     let amount = Money(1_000 + rng.below(19_000) as i64);
-                    let payout = if offer.revshare {
-                        amount.percent(offer.payout)
-                    } else {
-                        offer.payout
-                    };
+                    // Every seeded conversion has an amount, so no offer refuses it.
+                    let payout = payout(offer.payout_type, offer.payout, Some(amount))?;
                     let status = match rng.below(20) {
-                        0 => "rejected",
-                        1..=3 => "pending",
-                        _ => "approved",
+                        0 => ConversionStatus::Rejected,
+                        1..=3 => ConversionStatus::Pending,
+                        _ => ConversionStatus::Approved,
                     };
                     let occurred_at = (ts + rng.below(3_600) as i64).min(plan.end);
                     ins_conv.execute(params![
@@ -243,7 +252,7 @@ pub fn run(
                             amount: Some(amount),
                             payout,
                             currency: offer.currency.to_string(),
-                            status: status.into(),
+                            status,
                             transaction_id: None,
                             subs: Default::default(),
                             occurred_at,
@@ -260,7 +269,7 @@ pub fn run(
     }
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
     Ok(Seeded {
-        brand_id: brand.id,
+        brand_id: brand.id.get(),
         offer_ids: offers.iter().map(|o| o.id).collect(),
         partner_ids,
         clicks: done,

@@ -1,6 +1,7 @@
 //! What a click needs to know about offers and partners, held in memory so that a redirect
 //! reads no SQL. Every write to offers or partners (all go through the API) updates it.
 
+use crate::domain::ids::BrandId;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -8,7 +9,7 @@ use crate::store::{offers::Offer, partners::Partner};
 
 #[derive(Debug, Clone)]
 pub struct OfferEntry {
-    pub brand_id: i64,
+    pub brand_id: BrandId,
     pub destination: Arc<str>,
     /// Fixed for an offer's life; clicks carry it into the rollups.
     pub currency: Arc<str>,
@@ -19,7 +20,7 @@ pub struct OfferEntry {
 pub struct Catalog {
     offers: RwLock<HashMap<i64, OfferEntry>>,
     /// Partner id → (brand, may send traffic).
-    partners: RwLock<HashMap<i64, (i64, bool)>>,
+    partners: RwLock<HashMap<i64, (BrandId, bool)>>,
 }
 
 impl Catalog {
@@ -39,7 +40,7 @@ impl Catalog {
             brand_id: o.brand_id,
             destination: Arc::from(o.destination_url.as_str()),
             currency: Arc::from(o.currency.as_str()),
-            active: o.status == "active",
+            active: o.status.takes_clicks(),
         };
         self.offers
             .write()
@@ -51,7 +52,7 @@ impl Catalog {
         self.partners
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(p.id, (p.brand_id, p.status != "blocked"));
+            .insert(p.id, (p.brand_id, p.status.may_send_traffic()));
     }
 
     /// The offer to redirect to, if this offer and partner of one brand may take a click now.

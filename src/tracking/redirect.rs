@@ -3,7 +3,7 @@
 use poem::http::StatusCode;
 use poem::{Request, Response};
 
-use super::writer::{WriteOp, WriteReply};
+use super::writer::WriteError;
 use crate::client_ip::client_ip;
 use crate::domain::click_ids::ClickIds;
 use crate::domain::macros::{MacroValues, expand};
@@ -142,9 +142,10 @@ pub async fn click(state: &AppState, req: &Request) -> Response {
         referer: header(req, "referer"),
         is_unique,
     };
-    match state.writer.submit(WriteOp::Click(row)).await {
-        Ok(WriteReply::Click(Ok(()))) => found(location),
-        _ => Response::builder()
+    match state.writer.submit_click(row).await {
+        Ok(()) => found(location),
+        // Either way the click is not on disk, and the visitor may simply try again.
+        Err(WriteError::Unavailable | WriteError::Store(_)) => Response::builder()
             .status(StatusCode::SERVICE_UNAVAILABLE)
             .header("Retry-After", "1")
             .body("the click could not be recorded; try again"),

@@ -15,6 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::checkpoint::{Checkpointer, WRITER_CHECKPOINT_PAGES};
 use crate::db::files::FileId;
+use crate::domain::ids::BrandId;
+use crate::domain::status::ConversionStatus;
 use crate::metrics::Metrics;
 use crate::store::clicks::{self, ClickRow};
 use crate::store::conversions::{self, Conversion, NewConversion};
@@ -24,31 +26,91 @@ use crate::store::{StoreError, StoreResult};
 const MAX_BATCH: usize = 2048;
 const QUEUE: usize = 16 * 1024;
 
-pub enum WriteOp {
-    Click(ClickRow),
+/// Why a write was not acknowledged.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// No writer takes it (stopped, or its thread died): nothing can be acknowledged.
+    #[error("the writer has stopped")]
+    Unavailable,
+    /// The store refused or failed the write; nothing of it was kept.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One queued write with the slot for its outcome and the waiter to answer: each kind of op
+/// carries its own reply type, so no answer can reach a waiter of another kind.
+enum Job {
+    Click {
+        row: ClickRow,
+        done: Slot<()>,
+    },
     Conversion {
-        brand_id: i64,
+        brand_id: BrandId,
         input: NewConversion,
+        done: Slot<(Conversion, bool)>,
     },
     ConversionStatus {
-        brand_id: i64,
+        brand_id: BrandId,
         id: i64,
-        status: String,
+        status: ConversionStatus,
+        done: Slot<Conversion>,
     },
     /// A one-row update for /healthz: proof that a commit still reaches the disk.
-    Probe,
+    Probe {
+        done: Slot<()>,
+    },
 }
 
-pub enum WriteReply {
-    Click(StoreResult<()>),
-    Conversion(StoreResult<(Conversion, bool)>),
-    ConversionStatus(StoreResult<Conversion>),
-    Probe(StoreResult<()>),
+/// The outcome of an applied op, held until its batch commits, and who waits for it.
+struct Slot<T> {
+    result: Option<StoreResult<T>>,
+    reply: oneshot::Sender<StoreResult<T>>,
 }
 
-struct Job {
-    op: WriteOp,
-    reply: oneshot::Sender<WriteReply>,
+impl<T> Slot<T> {
+    fn new() -> (Slot<T>, oneshot::Receiver<StoreResult<T>>) {
+        let (reply, rx) = oneshot::channel();
+        (
+            Slot {
+                result: None,
+                reply,
+            },
+            rx,
+        )
+    }
+
+    /// Committed: the waiter hears what its op did.
+    fn answer(self) {
+        let r = self
+            .result
+            .unwrap_or(Err(StoreError::Unavailable("the write was not applied")));
+        let _ = self.reply.send(r);
+    }
+
+    /// Nothing of the batch is on disk: the waiter hears so, whatever its op did.
+    fn refuse(self) {
+        let _ = self.reply.send(Err(StoreError::Unavailable(
+            "the database can't be written to",
+        )));
+    }
+}
+
+impl Job {
+    fn answer(self) {
+        match self {
+            Job::Click { done, .. } | Job::Probe { done } => done.answer(),
+            Job::Conversion { done, .. } => done.answer(),
+            Job::ConversionStatus { done, .. } => done.answer(),
+        }
+    }
+
+    fn refuse(self) {
+        match self {
+            Job::Click { done, .. } | Job::Probe { done } => done.refuse(),
+            Job::Conversion { done, .. } => done.refuse(),
+            Job::ConversionStatus { done, .. } => done.refuse(),
+        }
+    }
 }
 
 #[allow(
@@ -125,10 +187,6 @@ impl Status {
     }
 }
 
-/// The writer is gone (stopped, or its thread died): the request can't be acknowledged.
-#[derive(Debug)]
-pub struct WriterGone;
-
 impl Writer {
     /// `fsync_each_commit`: survive power loss too, not only a killed process (about 15-20 %
     /// fewer clicks per second here; see `--synchronous`).
@@ -180,14 +238,62 @@ impl Writer {
                 .is_some_and(|h| !h.is_finished())
     }
 
-    /// Queue a write and wait until it is committed.
-    pub async fn submit(&self, op: WriteOp) -> Result<WriteReply, WriterGone> {
-        let (reply, rx) = oneshot::channel();
+    /// Queue a job and wait until its batch is committed (or refused).
+    async fn submit<T>(
+        &self,
+        job: Job,
+        rx: oneshot::Receiver<StoreResult<T>>,
+    ) -> Result<T, WriteError> {
         self.tx
-            .send(Msg::Job(Job { op, reply }))
+            .send(Msg::Job(job))
             .await
-            .map_err(|_| WriterGone)?;
-        rx.await.map_err(|_| WriterGone)
+            .map_err(|_| WriteError::Unavailable)?;
+        Ok(rx.await.map_err(|_| WriteError::Unavailable)??)
+    }
+
+    /// Record a click; Ok once it is on disk.
+    pub async fn submit_click(&self, row: ClickRow) -> Result<(), WriteError> {
+        let (done, rx) = Slot::new();
+        self.submit(Job::Click { row, done }, rx).await
+    }
+
+    /// Record a postback: the conversion and whether it is new (false: a repeat of its
+    /// `transaction_id`, answered with the first one).
+    pub async fn submit_conversion(
+        &self,
+        brand_id: BrandId,
+        input: NewConversion,
+    ) -> Result<(Conversion, bool), WriteError> {
+        let (done, rx) = Slot::new();
+        let job = Job::Conversion {
+            brand_id,
+            input,
+            done,
+        };
+        self.submit(job, rx).await
+    }
+
+    /// Change a conversion's status; the conversion as it now is.
+    pub async fn submit_status(
+        &self,
+        brand_id: BrandId,
+        id: i64,
+        status: ConversionStatus,
+    ) -> Result<Conversion, WriteError> {
+        let (done, rx) = Slot::new();
+        let job = Job::ConversionStatus {
+            brand_id,
+            id,
+            status,
+            done,
+        };
+        self.submit(job, rx).await
+    }
+
+    /// Commit a one-row update: proof that a write still reaches the disk.
+    pub async fn probe(&self) -> Result<(), WriteError> {
+        let (done, rx) = Slot::new();
+        self.submit(Job::Probe { done }, rx).await
     }
 
     /// Finish everything queued, then stop the thread.
@@ -239,27 +345,39 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Msg>, status: &Status, metri
     }
 }
 
-fn apply(conn: &Connection, op: &WriteOp, rollups: &mut Pending) -> WriteReply {
-    match op {
-        WriteOp::Click(c) => WriteReply::Click(clicks::insert(conn, c, rollups)),
-        WriteOp::Conversion { brand_id, input } => WriteReply::Conversion(savepoint(conn, || {
-            conversions::insert(conn, *brand_id, input, rollups)
-        })),
-        WriteOp::ConversionStatus {
+fn apply(conn: &Connection, job: &mut Job, rollups: &mut Pending) {
+    match job {
+        Job::Click { row, done } => done.result = Some(clicks::insert(conn, row, rollups)),
+        Job::Conversion {
+            brand_id,
+            input,
+            done,
+        } => {
+            done.result = Some(savepoint(conn, || {
+                conversions::insert(conn, *brand_id, input, rollups)
+            }))
+        }
+        Job::ConversionStatus {
             brand_id,
             id,
             status,
-        } => WriteReply::ConversionStatus(savepoint(conn, || {
-            conversions::set_status(conn, *brand_id, *id, status, rollups).map(|(_, after)| after)
-        })),
-        WriteOp::Probe => WriteReply::Probe(
-            conn.execute(
-                "UPDATE health SET checked_at = ?1 WHERE id = 1",
-                [crate::domain::time::now()],
+            done,
+        } => {
+            done.result = Some(savepoint(conn, || {
+                conversions::set_status(conn, *brand_id, *id, *status, rollups)
+                    .map(|(_, after)| after)
+            }))
+        }
+        Job::Probe { done } => {
+            done.result = Some(
+                conn.execute(
+                    "UPDATE health SET checked_at = ?1 WHERE id = 1",
+                    [crate::domain::time::now()],
+                )
+                .map(|_| ())
+                .map_err(StoreError::from),
             )
-            .map(|_| ())
-            .map_err(StoreError::from),
-        ),
+        }
     }
 }
 
@@ -278,21 +396,10 @@ fn savepoint<T>(conn: &Connection, f: impl FnOnce() -> StoreResult<T>) -> StoreR
     }
 }
 
-fn failed(op: &WriteOp) -> WriteReply {
-    let e = || StoreError::Unavailable("the database can't be written to");
-    match op {
-        WriteOp::Click(_) => WriteReply::Click(Err(e())),
-        WriteOp::Conversion { .. } => WriteReply::Conversion(Err(e())),
-        WriteOp::ConversionStatus { .. } => WriteReply::ConversionStatus(Err(e())),
-        WriteOp::Probe => WriteReply::Probe(Err(e())),
-    }
-}
-
 /// Every waiter of the batch hears of a failure; none gets a success.
 fn refuse(batch: &mut Vec<Job>) {
     for job in batch.drain(..) {
-        let r = failed(&job.op);
-        let _ = job.reply.send(r);
+        job.refuse();
     }
 }
 
@@ -301,12 +408,11 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, status: &Status, me
     if status.failed().is_some() {
         return refuse(batch);
     }
-    let result = (|| -> rusqlite::Result<Vec<WriteReply>> {
+    let result = (|| -> rusqlite::Result<()> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut rollups = Pending::default();
-        let mut replies = Vec::with_capacity(batch.len());
-        for j in batch.iter() {
-            replies.push(apply(&tx, &j.op, &mut rollups));
+        for j in batch.iter_mut() {
+            apply(&tx, j, &mut rollups);
             // Some errors (disk full, I/O) make SQLite roll back the whole transaction; the
             // rest would then run as autocommits and be saved while every waiter hears of a
             // failure. Stop at once instead: nothing of the batch is on disk.
@@ -323,10 +429,10 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, status: &Status, me
             _ => rusqlite::Error::InvalidQuery,
         })?;
         tx.commit()?;
-        Ok(replies)
+        Ok(())
     })();
     match result {
-        Ok(replies) => {
+        Ok(()) => {
             // Committed, but into the file at our path? One stat per batch (about a dozen
             // clicks under load) before anyone hears "recorded": a deleted or replaced
             // database would otherwise swallow every click until the restart loses them.
@@ -337,20 +443,15 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, status: &Status, me
             status.committed(true);
             let clicks = batch
                 .iter()
-                .filter(|j| matches!(j.op, WriteOp::Click(_)))
+                .filter(|j| matches!(j, Job::Click { .. }))
                 .count() as u64;
             let conversions = batch
                 .iter()
-                .filter(|j| {
-                    matches!(
-                        j.op,
-                        WriteOp::Conversion { .. } | WriteOp::ConversionStatus { .. }
-                    )
-                })
+                .filter(|j| matches!(j, Job::Conversion { .. } | Job::ConversionStatus { .. }))
                 .count() as u64;
             metrics.batch(clicks, conversions, started);
-            for (job, reply) in batch.drain(..).zip(replies) {
-                let _ = job.reply.send(reply);
+            for job in batch.drain(..) {
+                job.answer();
             }
         }
         Err(e) => {
