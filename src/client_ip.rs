@@ -1,7 +1,22 @@
-//! Who is on the other end: the socket's peer, or, behind a reverse proxy the operator trusts
-//! (`--trust-proxy`), the address that proxy put last in `X-Forwarded-For`.
+//! Who is on the other end, and over what: the socket's view, or, behind a reverse proxy the
+//! operator trusts (`--trust-proxy`), what that proxy forwards. The one place that reads
+//! `X-Forwarded-*` headers: without `--trust-proxy` any client could send them.
 
 use poem::Request;
+
+/// Whether the client's request arrived over https: a TLS connection here, or, with
+/// `--trust-proxy`, the first `X-Forwarded-Proto` entry saying `https`.
+pub fn is_https(req: &Request, trust_proxy: bool) -> bool {
+    req.uri().scheme_str() == Some("https")
+        || req.scheme() == &poem::http::uri::Scheme::HTTPS
+        || (trust_proxy
+            && req
+                .headers()
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("https")))
+}
 
 /// The client's IP as text (`""` when unknown, as with an in-process test client).
 ///

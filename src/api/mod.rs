@@ -102,14 +102,13 @@ pub fn public_base(req: &Request) -> String {
         .and_then(|h| h.to_str().ok())
         .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
         .unwrap_or("127.0.0.1:8080");
-    let scheme = match req
-        .headers()
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some("https") => "https",
-        _ if req.uri().scheme_str() == Some("https") => "https",
-        _ => "http",
+    let trust_proxy = req
+        .data::<crate::state::AppState>()
+        .is_some_and(|s| s.config.trust_proxy);
+    let scheme = if crate::client_ip::is_https(req, trust_proxy) {
+        "https"
+    } else {
+        "http"
     };
     format!("{scheme}://{host}")
 }

@@ -4,7 +4,6 @@
 
 use poem::http::HeaderValue;
 use poem::http::header::SET_COOKIE;
-use poem::http::uri::Scheme;
 use poem::{FromRequest, Request, RequestBody, Response};
 
 use super::page::{internal, redirect};
@@ -46,14 +45,10 @@ pub fn cookie<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
         .map(|(_, v)| v)
 }
 
-/// Over https (directly or as a proxy reports it), or when the operator says so.
+/// Over https (directly, or as a trusted proxy reports it), or when the operator says so.
 pub fn is_secure(req: &Request) -> bool {
-    state(req).config.secure_cookies
-        || req.scheme() == &Scheme::HTTPS
-        || req
-            .header("x-forwarded-proto")
-            .and_then(|v| v.split(',').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+    let config = &state(req).config;
+    config.secure_cookies || crate::client_ip::is_https(req, config.trust_proxy)
 }
 
 /// Every cookie here is HttpOnly and SameSite=Lax; values are URL-safe tokens or fixed codes.

@@ -46,7 +46,29 @@ async fn session_cookie_is_httponly_lax_and_secure_over_https() {
     );
     assert!(!c.contains("Secure"), "plain http: {c}");
 
-    // Behind a TLS-terminating proxy.
+    // A client's own X-Forwarded-Proto counts for nothing without --trust-proxy.
+    let (cookie, csrf) = app.pre_form("/login").await;
+    let resp = app
+        .cli
+        .post("/login")
+        .header("cookie", &cookie)
+        .header("x-forwarded-proto", "https")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", EMAIL),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await;
+    let c = set_cookies(&resp)
+        .into_iter()
+        .find(|c| c.starts_with("trcker_session="))
+        .unwrap();
+    assert!(!c.contains("Secure"), "untrusted X-Forwarded-Proto: {c}");
+
+    // Behind a TLS-terminating proxy the operator trusts.
+    let app = app_with(tempfile::tempdir().unwrap(), |c| c.trust_proxy = true);
+    app.setup().await;
     let (cookie, csrf) = app.pre_form("/login").await;
     let resp = app
         .cli
