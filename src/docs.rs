@@ -35,7 +35,7 @@ enum Encoding {
 impl Docs {
     pub fn new(html: String) -> Arc<Docs> {
         let digest = Sha256::digest(html.as_bytes());
-        let tag = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let tag = crate::domain::random::hex(&digest[..12]);
         let csp = HeaderValue::from_str(&policy(&html)).expect("the policy is ASCII");
         Arc::new(Docs {
             html: Bytes::from(html),

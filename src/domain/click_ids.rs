@@ -16,9 +16,7 @@ pub struct ClickIds {
 }
 
 fn random_u128() -> u128 {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).expect("the OS random source is available");
-    u128::from_le_bytes(b)
+    u128::from_le_bytes(super::random::bytes::<16>())
 }
 
 impl ClickIds {

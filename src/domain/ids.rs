@@ -52,9 +52,7 @@ pub struct NewKey {
 
 /// Random URL-safe text of `bytes` bytes of entropy, from the OS CSPRNG.
 pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).expect("the OS random source is available");
-    URL_SAFE_NO_PAD.encode(buf)
+    URL_SAFE_NO_PAD.encode(super::random::vec(bytes))
 }
 
 /// `trk_` + 43 URL-safe characters (256 random bits).

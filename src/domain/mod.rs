@@ -11,6 +11,7 @@ pub mod name;
 pub mod offer;
 pub mod partner;
 pub mod payout;
+pub mod random;
 pub mod report;
 pub mod status;
 pub mod time;

@@ -44,8 +44,7 @@ pub fn check_password(password: &str) -> Result<(), &'static str> {
 /// argon2id with the crate's defaults (19 MiB, 2 passes): slow on purpose. Call off the
 /// async workers.
 pub fn hash_password(password: &str) -> String {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).expect("the OS random source is available");
+    let salt = crate::domain::random::bytes::<16>();
     let salt = SaltString::encode_b64(&salt).expect("16 bytes is a valid salt");
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)

@@ -27,6 +27,4 @@ pub fn serve(req: &Request, Path(path): Path<String>) -> Response {
         .body(file.data.into_owned())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::domain::random::hex;

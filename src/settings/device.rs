@@ -18,9 +18,7 @@ pub struct DeviceKey([u8; 32]);
 
 impl DeviceKey {
     pub fn random() -> DeviceKey {
-        let mut k = [0u8; 32];
-        getrandom::fill(&mut k).expect("the OS random source is available");
-        DeviceKey(k)
+        DeviceKey(crate::domain::random::bytes::<32>())
     }
 
     fn mac(&self, email: &str, nonce: &str) -> String {
@@ -29,11 +27,7 @@ impl DeviceKey {
         m.update(email.as_bytes());
         m.update(b"\n");
         m.update(nonce.as_bytes());
-        m.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::domain::random::hex(&m.finalize().into_bytes())
     }
 
     /// A new cookie value for `email` (normalised): `nonce.mac`, URL-safe.

@@ -48,9 +48,7 @@ impl SettingsState {
 
 /// 128 random bits as hex: easy to copy from a terminal, no leading `-` or odd characters.
 fn hex_token() -> String {
-    let mut buf = [0u8; 16];
-    getrandom::fill(&mut buf).expect("the OS random source is available");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    crate::domain::random::hex(&crate::domain::random::bytes::<16>())
 }
 
 impl Default for SettingsState {

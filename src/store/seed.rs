@@ -145,9 +145,7 @@ pub fn run(
     let offers = create_catalog(&conn, plan, brand.id)?;
     let partner_ids = create_partners(&conn, plan, brand.id)?;
 
-    let mut seed = [0u8; 8];
-    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let mut rng = Rng(u64::from_le_bytes(seed));
+    let mut rng = Rng(u64::from_le_bytes(crate::domain::random::bytes::<8>()));
     let txn_run = crate::domain::ids::random_token(6);
     let unique = UniqueWindow::new(4_000_000);
     let span_ms = (plan.days.max(1) * 86_400 * 1000) as u128;
