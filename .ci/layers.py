@@ -22,7 +22,7 @@ ALLOWED = {
     "settings": HTTP,
     "tracking": HTTP,
     "health": HTTP | {"tracking"},
-    "docs": set(),
+    "docs": {"domain"},
     "metrics": set(),
     "connections": set(),
     "client_ip": set(),
