@@ -30,6 +30,28 @@ async fn pre_sign_in_forms_refuse_posts_without_their_csrf_token() {
     assert!(cookie_value(&resp, "trcker_session").is_none());
 }
 
+/// Sign in with `X-Forwarded-Proto: https`, as a TLS-terminating proxy sends it; the
+/// session cookie set.
+async fn session_cookie_via_https_proxy(app: &App) -> String {
+    let (cookie, csrf) = app.pre_form("/login").await;
+    let resp = app
+        .cli
+        .post("/login")
+        .header("cookie", &cookie)
+        .header("x-forwarded-proto", "https")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", EMAIL),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await;
+    set_cookies(&resp)
+        .into_iter()
+        .find(|c| c.starts_with("trcker_session="))
+        .unwrap()
+}
+
 #[tokio::test]
 async fn session_cookie_is_httponly_lax_and_secure_over_https() {
     let app = app();
@@ -47,45 +69,13 @@ async fn session_cookie_is_httponly_lax_and_secure_over_https() {
     assert!(!c.contains("Secure"), "plain http: {c}");
 
     // A client's own X-Forwarded-Proto counts for nothing without --trust-proxy.
-    let (cookie, csrf) = app.pre_form("/login").await;
-    let resp = app
-        .cli
-        .post("/login")
-        .header("cookie", &cookie)
-        .header("x-forwarded-proto", "https")
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("email", EMAIL),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await;
-    let c = set_cookies(&resp)
-        .into_iter()
-        .find(|c| c.starts_with("trcker_session="))
-        .unwrap();
+    let c = session_cookie_via_https_proxy(&app).await;
     assert!(!c.contains("Secure"), "untrusted X-Forwarded-Proto: {c}");
 
     // Behind a TLS-terminating proxy the operator trusts.
     let app = app_with(tempfile::tempdir().unwrap(), |c| c.trust_proxy = true);
     app.setup().await;
-    let (cookie, csrf) = app.pre_form("/login").await;
-    let resp = app
-        .cli
-        .post("/login")
-        .header("cookie", &cookie)
-        .header("x-forwarded-proto", "https")
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("email", EMAIL),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await;
-    let c = set_cookies(&resp)
-        .into_iter()
-        .find(|c| c.starts_with("trcker_session="))
-        .unwrap();
+    let c = session_cookie_via_https_proxy(&app).await;
     assert!(c.ends_with("; Secure"), "{c}");
 
     // --secure-cookies.
