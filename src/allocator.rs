@@ -12,3 +12,13 @@ pub fn limit_arenas() {
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
+
+/// Hand memory freed by a one-off burst (compressing `/docs` at start) back to the OS, so the
+/// idle server's resident size is what it uses, not that burst's peak.
+pub fn trim() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free heap pages; it is thread-safe in glibc.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
