@@ -55,15 +55,9 @@ impl Docs {
             .get_or_init(|| {
                 let html = self.html.clone();
                 async move {
-                    tokio::task::spawn_blocking(move || {
-                        let compressed = compress(&html);
-                        // The encoders' working memory (tens of MB) is freed now; without
-                        // this, glibc keeps it resident for good.
-                        crate::allocator::trim();
-                        compressed
-                    })
-                    .await
-                    .expect("compression does not panic")
+                    tokio::task::spawn_blocking(move || compress(&html))
+                        .await
+                        .expect("compression does not panic")
                 }
             })
             .await

@@ -136,7 +136,12 @@ pub async fn serve(
     };
     let (app, docs) = app_and_docs(state.clone());
     // Compress /docs now, in the background, rather than for its first visitor.
-    tokio::spawn(async move { docs.warm().await });
+    tokio::spawn(async move {
+        docs.warm().await;
+        // The encoders' working memory (tens of MB) is free now; without a trim glibc keeps it
+        // resident for good.
+        let _ = tokio::task::spawn_blocking(crate::allocator::trim).await;
+    });
     let limits = crate::connections::Limits {
         client_timeout: state.config.client_timeout,
         max_connections: state.config.max_connections.unwrap_or_else(|| {
