@@ -55,7 +55,11 @@ impl RouteClass {
         } else if path == "/"
             || ["/settings", "/login", "/logout", "/setup"]
                 .iter()
-                .any(|p| path == *p || path.starts_with(&format!("{p}/")))
+                .any(|p| {
+                    // The page itself or below it (no allocation: this runs per request).
+                    path.strip_prefix(p)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                })
         {
             RouteClass::Web
         } else {

@@ -75,6 +75,10 @@ async fn link(http: &reqwest::Client, base: &str, key: &str, name: &str) -> Stri
     format!("/c/{}/{}", o["id"], p["id"])
 }
 
+async fn json_of(http: &reqwest::Client, url: &str) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 async fn status(http: &reqwest::Client, url: &str) -> u16 {
     http.get(url).send().await.unwrap().status().as_u16()
 }
@@ -186,14 +190,7 @@ async fn a_deleted_database_is_unhealthy_and_refuses_clicks() {
     assert_eq!(status(&http, &health).await, 200);
     std::fs::remove_file(dir.join("trcker.db")).unwrap();
     assert_eq!(status(&http, &health).await, 503, "healthz after rm");
-    let body: Value = http
-        .get(&health)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = json_of(&http, &health).await;
     assert_eq!(body["status"], "unavailable");
     assert!(
         body["reason"].as_str().unwrap().contains("deleted"),
@@ -224,14 +221,7 @@ async fn a_replaced_database_is_unhealthy_and_refuses_clicks() {
     std::fs::rename(&copy, &db).unwrap();
     assert_eq!(status(&http, &url).await, 503, "a click into the old file");
     let health = format!("{}/healthz", server.base);
-    let body: Value = http
-        .get(&health)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = json_of(&http, &health).await;
     assert!(
         body["reason"].as_str().unwrap().contains("replaced"),
         "{body}"
