@@ -4,7 +4,7 @@ use std::path::Path;
 
 use std::io::{BufRead, IsTerminal};
 
-use crate::settings::account::{check_password, hash_password, normalize_email};
+use crate::domain::password::{check_password, hash_password, normalize_email};
 use crate::store::{StoreError, admins, brands, keys};
 
 pub struct CreatedKey {
@@ -13,10 +13,13 @@ pub struct CreatedKey {
 }
 
 pub fn create_key(data_dir: &Path, brand: &str, name: &str) -> anyhow::Result<CreatedKey> {
-    let brand = brand.trim();
-    if brand.is_empty() || brand.chars().count() > 200 {
-        anyhow::bail!("--brand must be 1-200 characters");
-    }
+    let brand = crate::domain::name::Name::parse(brand).map_err(|_| {
+        anyhow::anyhow!(
+            "--brand must be 1-{} characters",
+            crate::domain::name::Name::MAX_CHARS
+        )
+    })?;
+    let brand = brand.as_str();
     let pool = crate::db::open(data_dir)?;
     let conn = pool.get()?;
     let (b, brand_created) = brands::find_or_create(&conn, brand)?;

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
-use crate::cli::{BackupArgs, RestoreArgs};
 use crate::db::DB_FILE;
 use crate::db::files;
 
@@ -24,51 +23,6 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// Tables every trcker database has, whatever its version.
 const TRCKER_TABLES: &[&str] = &["brands", "offers", "partners", "clicks", "conversions"];
-
-pub fn backup_cli(args: BackupArgs) -> anyhow::Result<()> {
-    let dir = args.data_dir.resolve();
-    let started = Instant::now();
-    let bytes = backup(&dir, &args.to, args.force, |done, total| {
-        eprintln!(
-            "backup: {}% ({} of {})",
-            (done * 100).checked_div(total).unwrap_or(100),
-            size(done),
-            size(total)
-        );
-    })?;
-    eprintln!(
-        "backup: done, {} in {:.1} s: {}",
-        size(bytes),
-        started.elapsed().as_secs_f64(),
-        args.to.display()
-    );
-    Ok(())
-}
-
-pub fn restore_cli(args: RestoreArgs) -> anyhow::Result<()> {
-    let dir = args.data_dir.resolve();
-    let kept = restore(&dir, &args.from)?;
-    eprintln!(
-        "restored {} into {}",
-        args.from.display(),
-        dir.join(DB_FILE).display()
-    );
-    if let Some(k) = kept {
-        eprintln!("the previous database is kept as {}", k.display());
-    }
-    Ok(())
-}
-
-fn size(bytes: u64) -> String {
-    const GB: f64 = 1e9;
-    const MB: f64 = 1e6;
-    let b = bytes as f64;
-    if b >= GB {
-        format!("{:.1} GB", b / GB)
-    } else {
-        format!("{:.1} MB", b / MB)
-    }
-}
 
 /// A temp file removed unless it was renamed into place.
 struct TempPath(Option<PathBuf>);

@@ -13,12 +13,15 @@ pub mod db;
 pub mod docs;
 pub mod domain;
 pub mod health;
+pub mod jobs;
 pub mod metrics;
+pub mod seed;
 pub mod server;
-pub mod settings;
 pub mod state;
 pub mod store;
 pub mod tracking;
+pub mod web;
+pub mod work_gate;
 
 pub use config::Config;
 pub use server::{build_app, serve};

@@ -98,8 +98,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", trcker::spec_json());
             Ok(())
         }
-        Command::Seed(args) => trcker::store::seed::cli(args),
-        Command::Backup(args) => trcker::backup::backup_cli(args),
-        Command::Restore(args) => trcker::backup::restore_cli(args),
+        Command::Seed(args) => trcker::cli::run::seed(args),
+        Command::Backup(args) => trcker::cli::run::backup(args),
+        Command::Restore(args) => trcker::cli::run::restore(args),
     }
 }

@@ -44,7 +44,10 @@ fn app_and_docs(
     let docs = crate::docs::Docs::new(docs_page(&svc));
     let warm = docs.clone();
     let spec = svc.spec();
-    let api = svc.into_endpoint().catch_all_error(map_error).with(ApiGate);
+    let api = svc
+        .into_endpoint()
+        .catch_all_error(map_error)
+        .with(ApiGate::new(state.config.rate_limit));
     let routes = Route::new()
         .at(
             "/api/v1/openapi.json",
@@ -67,7 +70,7 @@ fn app_and_docs(
             "/",
             get(make_sync(|_| poem::web::Redirect::see_other("/settings"))),
         );
-    let app = crate::settings::mount(routes)
+    let app = crate::web::mount(routes)
         .with(SetHeader::new().overriding("X-Content-Type-Options", "nosniff"))
         .data(state.clone())
         .map_to_response()
@@ -123,17 +126,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let flusher = {
-        let (usage, pool) = (state.key_usage.clone(), state.pool.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(5));
-            loop {
-                tick.tick().await;
-                let (usage, pool) = (usage.clone(), pool.clone());
-                let _ = tokio::task::spawn_blocking(move || usage.flush(&pool)).await;
-            }
-        })
-    };
+    let flusher = crate::jobs::spawn_key_usage(state.key_usage.clone(), state.pool.clone());
     let (app, docs) = app_and_docs(state.clone());
     // Compress /docs now, in the background, rather than for its first visitor.
     tokio::spawn(async move {
@@ -248,7 +241,7 @@ pub async fn run(config: crate::Config) -> anyhow::Result<()> {
         println!(
             "first run: open http://{local}/setup and enter this setup token: {}\n\
              (or create the admin headless: trcker admin create --email YOU@EXAMPLE.COM)",
-            state.settings.setup_token()
+            state.setup_token
         );
     }
     serve(state, listener, shutdown).await

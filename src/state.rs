@@ -2,16 +2,15 @@
 
 use std::sync::Arc;
 
-use crate::api::key_usage::KeyUsage;
-use crate::api::rate_limit::RateLimiter;
 use crate::config::Config;
 use crate::db::Pool;
 use crate::metrics::Metrics;
-use crate::settings::SettingsState;
 use crate::store;
+use crate::store::key_usage::KeyUsage;
 use crate::tracking::catalog::Catalog;
 use crate::tracking::unique::{UniqueWindow, WINDOW_SECS};
 use crate::tracking::writer::Writer;
+use crate::work_gate::WorkGate;
 
 /// Bound on remembered visitors for the unique-click decision (about 50 bytes each).
 const UNIQUE_CAPACITY: usize = 1_000_000;
@@ -23,10 +22,12 @@ pub struct AppState {
     pub writer: Arc<Writer>,
     pub catalog: Arc<Catalog>,
     pub unique: Arc<UniqueWindow>,
-    pub limiter: Arc<RateLimiter>,
     pub key_usage: Arc<KeyUsage>,
-    /// Setup token and sign-in throttle of the settings pages.
-    pub settings: Arc<SettingsState>,
+    /// A per-process secret that lets whoever reads the start-up output create the first admin
+    /// (only while no admin exists).
+    pub setup_token: Arc<str>,
+    /// The bound on argon2 work running at once, shared by every page that hashes a password.
+    pub argon2: Arc<WorkGate>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -36,7 +37,10 @@ impl AppState {
         let pool = crate::db::open(&config.data_dir)?;
         let metrics = Metrics::new(Some(config.data_dir.join(crate::db::DB_FILE)));
         let conn = pool.get()?;
-        let catalog = Catalog::load(store::offers::all(&conn)?, store::partners::all(&conn)?);
+        let catalog = Catalog::load(
+            store::offers::all_brands_for_catalog(&conn)?,
+            store::partners::all_brands_for_catalog(&conn)?,
+        );
         let unique = UniqueWindow::new(UNIQUE_CAPACITY);
         store::clicks::recent_visits(
             &conn,
@@ -48,14 +52,14 @@ impl AppState {
         drop(conn);
         let writer = Writer::start(&config.data_dir, config.fsync_each_commit, metrics.clone())?;
         Ok(AppState {
-            limiter: Arc::new(RateLimiter::new(config.rate_limit)),
             config: Arc::new(config),
             pool,
             writer: Arc::new(writer),
             catalog: Arc::new(catalog),
             unique: Arc::new(unique),
             key_usage: Arc::new(KeyUsage::default()),
-            settings: Arc::new(SettingsState::new()),
+            setup_token: crate::domain::random::hex(&crate::domain::random::bytes::<16>()).into(),
+            argon2: WorkGate::per_core(),
             metrics,
         })
     }

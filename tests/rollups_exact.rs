@@ -11,7 +11,7 @@ use poem::test::TestClient;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use trcker::AppState;
-use trcker::store::clicks::ClickRow;
+use trcker::domain::click::ClickRow;
 
 mod common;
 
@@ -627,7 +627,7 @@ async fn migration_backfills_rollups_from_raw_rows() {
 async fn seeded_store_reports_equal_raw_aggregation() {
     let dir = tempfile::tempdir().unwrap();
     let now = Utc::now().timestamp();
-    let plan = trcker::store::seed::Plan {
+    let plan = trcker::seed::Plan {
         brand: "seeded".into(),
         clicks: 3_000,
         conversions: 200,
@@ -637,7 +637,7 @@ async fn seeded_store_reports_equal_raw_aggregation() {
         end: now,
     };
     let mut progress = 0;
-    let seeded = trcker::store::seed::run(dir.path(), &plan, |c, _| progress = c).unwrap();
+    let seeded = trcker::seed::run(dir.path(), &plan, |c, _| progress = c).unwrap();
     assert_eq!((seeded.clicks, seeded.conversions), (3_000, 200));
     assert_eq!(progress, 3_000);
     let key = trcker::admin_cli::create_key(dir.path(), "seeded", "test")

@@ -86,7 +86,7 @@ mod common;
 /// the returned value is stopped or dropped.
 async fn start_server(dir: &Path) -> (SocketAddr, String, common::Served) {
     let state = common::state_in(dir, |_| {});
-    let token = state.settings.setup_token().to_string();
+    let token = state.setup_token.to_string();
     let served = common::serve(state).await;
     (served.addr, token, served)
 }

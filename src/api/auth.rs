@@ -12,7 +12,7 @@ use poem_openapi::{SecurityScheme, auth::Bearer};
 
 use super::body::MAX_BODY;
 use super::errors::ApiError;
-use super::rate_limit::Quota;
+use super::rate_limit::{Quota, RateLimiter};
 use crate::domain::ids::{hash_secret, looks_like_key};
 use crate::state::AppState;
 use crate::store::keys::{self, KeyOwner};
@@ -26,19 +26,32 @@ async fn established(req: &Request, _bearer: Bearer) -> Option<KeyOwner> {
     req.extensions().get::<KeyOwner>().copied()
 }
 
-pub struct ApiGate;
+pub struct ApiGate {
+    /// Requests per minute per key; the API's own state, not the app's.
+    limiter: Arc<RateLimiter>,
+}
+
+impl ApiGate {
+    pub fn new(per_minute: u32) -> ApiGate {
+        ApiGate {
+            limiter: Arc::new(RateLimiter::new(per_minute)),
+        }
+    }
+}
 
 impl<E: Endpoint> Middleware<E> for ApiGate {
     type Output = ApiGateEndpoint<E>;
     fn transform(&self, ep: E) -> Self::Output {
         ApiGateEndpoint {
             inner: Arc::new(ep),
+            limiter: self.limiter.clone(),
         }
     }
 }
 
 pub struct ApiGateEndpoint<E> {
     inner: Arc<E>,
+    limiter: Arc<RateLimiter>,
 }
 
 fn set_quota_headers(resp: &mut Response, q: &Quota) {
@@ -88,7 +101,7 @@ impl<E: Endpoint> Endpoint for ApiGateEndpoint<E> {
             Ok(o) => o,
             Err(e) => return Ok(e.into_response()),
         };
-        let quota = match state.limiter.check(owner.key_id) {
+        let quota = match self.limiter.check(owner.key_id) {
             Ok(q) => q,
             Err((q, retry)) => {
                 let mut resp = ApiError::rate_limited(retry).into_response();

@@ -11,10 +11,11 @@ use super::body::JsonBody;
 use super::errors::ApiError;
 use super::{ApiTags, pagination};
 use crate::domain::attribution::Attribution;
+use crate::domain::conversion::{self as domain, NewConversion};
 use crate::domain::money::Money;
 use crate::domain::time::{DAY_RANGE, DateEdge, DayError, parse_instant, to_rfc3339};
 use crate::state::AppState;
-use crate::store::conversions::{self as store, Filter, NewConversion};
+use crate::store::conversions::{self as store, Filter};
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "lowercase")]
@@ -87,7 +88,7 @@ impl Example for Conversion {
     }
 }
 
-pub fn to_api(c: store::Conversion) -> Conversion {
+pub fn to_api(c: domain::Conversion) -> Conversion {
     let [sub1, sub2, sub3, sub4, sub5] = c.subs;
     Conversion {
         id: c.id,

@@ -170,6 +170,7 @@ impl From<StoreError> for ApiError {
                 &format!("duplicate_{field}"),
                 format!("{field} {value} is already used by another partner of this brand"),
             ),
+            StoreError::Invalid(message) => ApiError::validation(message),
             StoreError::Refused(r) => refused(r),
             other if other.is_unavailable() => {
                 tracing::error!(error = %other, "store unavailable");

@@ -4,7 +4,6 @@ pub mod auth;
 pub mod body;
 pub mod conversions;
 pub mod errors;
-pub mod key_usage;
 pub mod offers;
 pub mod pagination;
 pub mod partners;
@@ -111,4 +110,34 @@ pub fn public_base(req: &Request) -> String {
         "http"
     };
     format!("{scheme}://{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    /// poem-openapi's validators take literals, so the name rule's bound is written in the
+    /// request types too; this ties every copy to `domain::name`, the rule itself.
+    #[test]
+    fn every_name_field_of_the_spec_has_the_domains_bound() {
+        let spec: serde_json::Value = serde_json::from_str(&super::spec_json()).unwrap();
+        let mut found = 0;
+        let schemas = spec["components"]["schemas"].as_object().unwrap();
+        let requests = schemas
+            .iter()
+            .filter(|(s, _)| s.starts_with("Create") || s.starts_with("Update"));
+        for (schema, body) in requests {
+            if let Some(name) = body["properties"].get("name") {
+                found += 1;
+                assert_eq!(
+                    name["maxLength"].as_u64(),
+                    Some(crate::domain::name::Name::MAX_CHARS as u64),
+                    "{schema}.name"
+                );
+                assert_eq!(name["minLength"].as_u64(), Some(1), "{schema}.name");
+            }
+        }
+        assert!(
+            found >= 4,
+            "offer and partner create and update bodies: {found}"
+        );
+    }
 }

@@ -279,42 +279,28 @@ impl OffersApi {
             .transpose()
             .map_err(ApiError::validation)?;
         let catalog = state.catalog.clone();
-        // Read, merge and write under one write lock, and update the catalog before it is
-        // released: two PATCHes can't undo each other, and the catalog ends as the table does.
-        let offer = state
-            .db(move |c| {
-                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                let cur = store::get(&tx, brand, id)?;
-                if b.currency
-                    .as_ref()
-                    .is_some_and(|c| !c.eq_ignore_ascii_case(&cur.currency))
-                {
-                    return Ok(Err(ApiError::validation(
-                        "currency can't be changed once an offer exists; create a new offer instead",
-                    )));
-                }
-                let draft = OfferDraft {
-                    name: b.name.unwrap_or(cur.name),
-                    destination_url: b.destination_url.unwrap_or(cur.destination_url),
-                    payout_type: b.payout_type.map_or(cur.payout_type, Into::into),
-                    payout: payout.unwrap_or(cur.payout),
-                    currency: cur.currency,
-                    status: b.status.map_or(cur.status, Into::into),
-                };
-                let fields = match OfferInput::try_from(draft) {
-                    Ok(f) => f,
-                    Err(e) => return Ok(Err(ApiError::validation(e))),
-                };
-                let offer = store::update(&tx, brand, id, &fields)?;
-                catalog.put_offer(&offer);
-                if let Err(e) = tx.commit() {
-                    // Not written after all: put back what the table holds.
-                    catalog.put_offer(&store::get(c, brand, id)?);
-                    return Err(e.into());
-                }
-                Ok(Ok(offer))
+        let merge = move |cur: store::Offer| {
+            if b.currency
+                .as_ref()
+                .is_some_and(|c| !c.eq_ignore_ascii_case(&cur.currency))
+            {
+                return Err(
+                    "currency can't be changed once an offer exists; create a new offer instead"
+                        .to_string(),
+                );
+            }
+            OfferInput::try_from(OfferDraft {
+                name: b.name.unwrap_or(cur.name),
+                destination_url: b.destination_url.unwrap_or(cur.destination_url),
+                payout_type: b.payout_type.map_or(cur.payout_type, Into::into),
+                payout: payout.unwrap_or(cur.payout),
+                currency: cur.currency,
+                status: b.status.map_or(cur.status, Into::into),
             })
-            .await??;
+        };
+        let offer = state
+            .db(move |c| store::modify(c, brand, id, merge, |o| catalog.put_offer(o)))
+            .await?;
         Ok(Json(to_api(offer, &public_base(req))))
     }
 }

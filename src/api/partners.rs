@@ -214,30 +214,16 @@ impl PartnersApi {
     ) -> Result<Json<Partner>, ApiError> {
         let (brand, id, b) = (auth.0.brand_id, id.0, body.0);
         let catalog = state.catalog.clone();
-        // One write lock for read, merge and write, with the catalog updated inside it (see
-        // offers' update).
-        let partner = state
-            .db(move |c| {
-                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                let cur = store::get(&tx, brand, id)?;
-                let draft = PartnerDraft {
-                    name: b.name.unwrap_or(cur.name),
-                    email: b.email.unwrap_or(cur.email),
-                    status: b.status.map_or(cur.status, Into::into),
-                };
-                let fields = match PartnerInput::try_from(draft) {
-                    Ok(f) => f,
-                    Err(e) => return Ok(Err(ApiError::validation(e))),
-                };
-                let partner = store::update(&tx, brand, id, &fields)?;
-                catalog.put_partner(&partner);
-                if let Err(e) = tx.commit() {
-                    catalog.put_partner(&store::get(c, brand, id)?);
-                    return Err(e.into());
-                }
-                Ok(Ok(partner))
+        let merge = move |cur: store::Partner| {
+            PartnerInput::try_from(PartnerDraft {
+                name: b.name.unwrap_or(cur.name),
+                email: b.email.unwrap_or(cur.email),
+                status: b.status.map_or(cur.status, Into::into),
             })
-            .await??;
+        };
+        let partner = state
+            .db(move |c| store::modify(c, brand, id, merge, |p| catalog.put_partner(p)))
+            .await?;
         Ok(Json(to_api(partner)))
     }
 }

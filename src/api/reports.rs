@@ -12,10 +12,11 @@ use super::auth::BrandKey;
 use super::errors::ApiError;
 use super::serde_json_payload::SerdeJson;
 use crate::domain::money::Money;
+use crate::domain::report::Metrics;
 use crate::domain::report::{self, GroupBy, Range, TimeBuckets, TimeGrain};
 use crate::domain::time::{DAY_RANGE, DayError, first_day, parse_day, parse_timezone};
 use crate::state::AppState;
-use crate::store::reports::{self as store, Metrics};
+use crate::store::reports as store;
 
 const MAX_DAYS: i64 = 366;
 

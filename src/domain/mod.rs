@@ -1,7 +1,9 @@
 //! Types with their rules, no I/O.
 
 pub mod attribution;
+pub mod click;
 pub mod click_ids;
+pub mod conversion;
 pub mod currency;
 pub mod email;
 pub mod ids;
@@ -10,6 +12,7 @@ pub mod money;
 pub mod name;
 pub mod offer;
 pub mod partner;
+pub mod password;
 pub mod payout;
 pub mod random;
 pub mod report;

@@ -6,7 +6,70 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Datelike, NaiveDate, Offset, Utc};
 use chrono_tz::Tz;
 
-use crate::store::reports::{BUCKET_SECS, Dims, Key, Metrics};
+/// Source rows are kept per 15 minutes of UTC: every IANA zone's offset is a multiple of 15
+/// minutes, so they re-bucket exactly into any zone's hours, days, weeks and months.
+pub const BUCKET_SECS: i64 = 900;
+
+/// Which non-time dimensions the query groups by.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Dims {
+    pub offer: bool,
+    pub partner: bool,
+    pub subs: [bool; 5],
+}
+
+/// The key of a source row; `None` where a dimension is not grouped (or the value is absent).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub bucket: i64,
+    pub offer_id: Option<i64>,
+    pub partner_id: Option<i64>,
+    pub subs: [Option<String>; 5],
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Metrics {
+    pub clicks: i64,
+    pub unique_clicks: i64,
+    pub conversions: i64,
+    pub pending_conversions: i64,
+    /// Not reported, but a group whose only data is rejected conversions still appears.
+    pub rejected_conversions: i64,
+    pub revenue: i64,
+    pub payout: i64,
+}
+
+impl Metrics {
+    /// Saturating: amounts are bounded (`Money::MAX_MINOR`) so real sums never get near
+    /// i64::MAX, and if rows written before the bound ever did, a report shows the ceiling
+    /// instead of panicking or wrapping negative.
+    pub fn add(&mut self, o: &Metrics) {
+        self.clicks = self.clicks.saturating_add(o.clicks);
+        self.unique_clicks = self.unique_clicks.saturating_add(o.unique_clicks);
+        self.conversions = self.conversions.saturating_add(o.conversions);
+        self.pending_conversions = self
+            .pending_conversions
+            .saturating_add(o.pending_conversions);
+        self.rejected_conversions = self
+            .rejected_conversions
+            .saturating_add(o.rejected_conversions);
+        self.revenue = self.revenue.saturating_add(o.revenue);
+        self.payout = self.payout.saturating_add(o.payout);
+    }
+
+    pub fn scaled(&self, k: i64) -> Metrics {
+        Metrics {
+            clicks: self.clicks * k,
+            unique_clicks: self.unique_clicks * k,
+            conversions: self.conversions * k,
+            pending_conversions: self.pending_conversions * k,
+            rejected_conversions: self.rejected_conversions * k,
+            revenue: self.revenue * k,
+            payout: self.payout * k,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeGrain {

@@ -1,28 +1,12 @@
 //! Raw clicks, written only by the writer thread.
 
 use crate::domain::ids::BrandId;
-use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreResult;
 use super::rollups::Pending;
-
-#[derive(Debug, Clone)]
-pub struct ClickRow {
-    pub id: String,
-    pub brand_id: BrandId,
-    pub offer_id: i64,
-    pub partner_id: i64,
-    /// The offer's currency (fixed for an offer's life), for the rollups.
-    pub currency: Arc<str>,
-    pub created_at: i64,
-    pub subs: [Option<String>; 5],
-    pub ip: String,
-    pub user_agent: String,
-    pub referer: Option<String>,
-    pub is_unique: bool,
-}
+use crate::domain::click::ClickRow;
 
 /// Insert a click and count it in `rollups` (flushed by the caller in the same transaction).
 pub fn insert(conn: &Connection, c: &ClickRow, rollups: &mut Pending) -> StoreResult<()> {

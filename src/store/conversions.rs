@@ -6,39 +6,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::rollups::Pending;
 use super::{Page, StoreError, StoreResult, clicks, offers, one, paginate, partners};
 use crate::domain::attribution::{Attribution, Refusal};
+use crate::domain::conversion::{Conversion, NewConversion};
 use crate::domain::money::Money;
 use crate::domain::payout::payout;
 use crate::domain::status::ConversionStatus;
 use crate::domain::time::now;
-
-#[derive(Debug, Clone)]
-pub struct Conversion {
-    pub id: i64,
-    pub brand_id: BrandId,
-    pub click_id: Option<String>,
-    pub offer_id: i64,
-    pub partner_id: i64,
-    pub event: String,
-    pub amount: Option<Money>,
-    pub payout: Money,
-    pub currency: String,
-    pub status: ConversionStatus,
-    pub transaction_id: Option<String>,
-    pub subs: [Option<String>; 5],
-    pub occurred_at: i64,
-    pub created_at: i64,
-}
-
-/// A validated postback.
-#[derive(Debug, Clone)]
-pub struct NewConversion {
-    pub attribution: Attribution,
-    pub amount: Option<Money>,
-    pub event: String,
-    pub transaction_id: Option<String>,
-    pub status: ConversionStatus,
-    pub occurred_at: Option<i64>,
-}
 
 #[derive(Debug, Default, Clone)]
 pub struct Filter {

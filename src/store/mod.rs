@@ -4,12 +4,12 @@ pub mod admins;
 pub mod brands;
 pub mod clicks;
 pub mod conversions;
+pub mod key_usage;
 pub mod keys;
 pub mod offers;
 pub mod partners;
 pub mod reports;
 pub mod rollups;
-pub mod seed;
 pub mod sessions;
 
 /// What the store can fail with; the HTTP layers map it to their own errors.
@@ -20,6 +20,10 @@ pub enum StoreError {
     /// A unique rule the database enforces: `field` already holds `value` in another row.
     #[error("{field} {value:?} is already taken")]
     Duplicate { field: &'static str, value: String },
+    /// A change that breaks a rule of the domain (checked against the row as it is now, under
+    /// the write lock); the message is for people.
+    #[error("{0}")]
+    Invalid(String),
     /// A postback that can't be credited as sent.
     #[error(transparent)]
     Refused(#[from] crate::domain::attribution::Refusal),

@@ -1,9 +1,9 @@
 //! Offers of a brand.
 
 use crate::domain::ids::BrandId;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::{Page, StoreResult, one, paginate};
+use super::{Page, StoreError, StoreResult, one, paginate};
 use crate::domain::money::Money;
 use crate::domain::offer::OfferInput;
 use crate::domain::status::{OfferStatus, PayoutType};
@@ -49,8 +49,9 @@ pub fn get(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<Offer> 
         .query_row(params![brand_id, id], row))
 }
 
-/// Every offer of every brand: the tracking cache is filled from this at start.
-pub fn all(conn: &Connection) -> StoreResult<Vec<Offer>> {
+/// Every offer of every brand: the one read across tenants, made once at start to fill the
+/// tracking catalog (which tells brands apart by the ids it holds). Tenant reads take a `BrandId`.
+pub fn all_brands_for_catalog(conn: &Connection) -> StoreResult<Vec<Offer>> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM offers"))?;
     let rows = stmt.query_map([], row)?.collect::<Result<_, _>>()?;
     Ok(rows)
@@ -103,4 +104,27 @@ pub fn update(conn: &Connection, brand_id: BrandId, id: i64, f: &OfferInput) -> 
         return Err(super::StoreError::NotFound);
     }
     get(conn, brand_id, id)
+}
+
+/// Read an offer, merge a change into it and write it back, all under one write lock, and hand
+/// the new row to `published` before the lock is released: two changes can't undo each other,
+/// and a cache kept by `published` (the tracking catalog) ends as the table does. `merge`
+/// refuses with a message for people (`StoreError::Invalid`).
+pub fn modify(
+    conn: &mut Connection,
+    brand_id: BrandId,
+    id: i64,
+    merge: impl FnOnce(Offer) -> Result<OfferInput, String>,
+    published: impl Fn(&Offer),
+) -> StoreResult<Offer> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let input = merge(get(&tx, brand_id, id)?).map_err(StoreError::Invalid)?;
+    let offer = update(&tx, brand_id, id, &input)?;
+    published(&offer);
+    if let Err(e) = tx.commit() {
+        // Not written after all: publish what the table holds.
+        published(&get(conn, brand_id, id)?);
+        return Err(e.into());
+    }
+    Ok(offer)
 }

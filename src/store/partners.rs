@@ -1,7 +1,7 @@
 //! Partners of a brand.
 
 use crate::domain::ids::BrandId;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::brands::is_unique_violation;
 use super::{Page, StoreError, StoreResult, one, paginate};
@@ -50,7 +50,9 @@ pub fn get(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<Partner
         .query_row(params![brand_id, id], row))
 }
 
-pub fn all(conn: &Connection) -> StoreResult<Vec<Partner>> {
+/// Every partner of every brand: the one read across tenants, made once at start to fill the
+/// tracking catalog (which tells brands apart by the ids it holds). Tenant reads take a `BrandId`.
+pub fn all_brands_for_catalog(conn: &Connection) -> StoreResult<Vec<Partner>> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM partners"))?;
     let rows = stmt.query_map([], row)?.collect::<Result<_, _>>()?;
     Ok(rows)
@@ -102,4 +104,27 @@ pub fn update(
         Err(e) if is_unique_violation(&e) => Err(duplicate_email(f.email())),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Read a partner, merge a change into it and write it back, all under one write lock, and hand
+/// the new row to `published` before the lock is released: two changes can't undo each other,
+/// and a cache kept by `published` (the tracking catalog) ends as the table does. `merge`
+/// refuses with a message for people (`StoreError::Invalid`).
+pub fn modify(
+    conn: &mut Connection,
+    brand_id: BrandId,
+    id: i64,
+    merge: impl FnOnce(Partner) -> Result<PartnerInput, String>,
+    published: impl Fn(&Partner),
+) -> StoreResult<Partner> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let input = merge(get(&tx, brand_id, id)?).map_err(StoreError::Invalid)?;
+    let partner = update(&tx, brand_id, id, &input)?;
+    published(&partner);
+    if let Err(e) = tx.commit() {
+        // Not written after all: publish what the table holds.
+        published(&get(conn, brand_id, id)?);
+        return Err(e.into());
+    }
+    Ok(partner)
 }

@@ -9,16 +9,7 @@ use crate::domain::ids::BrandId;
 use rusqlite::{Connection, params, params_from_iter, types::Value};
 
 use super::StoreResult;
-
-pub const BUCKET_SECS: i64 = 900;
-
-/// Which non-time dimensions the query groups by.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Dims {
-    pub offer: bool,
-    pub partner: bool,
-    pub subs: [bool; 5],
-}
+use crate::domain::report::{BUCKET_SECS, Dims, Key, Metrics};
 
 #[derive(Debug, Clone)]
 pub struct Query {
@@ -31,59 +22,6 @@ pub struct Query {
     /// Where the report's time buckets start inside `(from, to]`: a rollup row never straddles
     /// one of these.
     pub cuts: Vec<i64>,
-}
-
-/// The key of a source row; `None` where a dimension is not grouped (or the value is absent).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Key {
-    pub bucket: i64,
-    pub offer_id: Option<i64>,
-    pub partner_id: Option<i64>,
-    pub subs: [Option<String>; 5],
-    pub currency: String,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Metrics {
-    pub clicks: i64,
-    pub unique_clicks: i64,
-    pub conversions: i64,
-    pub pending_conversions: i64,
-    /// Not reported, but a group whose only data is rejected conversions still appears.
-    pub rejected_conversions: i64,
-    pub revenue: i64,
-    pub payout: i64,
-}
-
-impl Metrics {
-    /// Saturating: amounts are bounded (`Money::MAX_MINOR`) so real sums never get near
-    /// i64::MAX, and if rows written before the bound ever did, a report shows the ceiling
-    /// instead of panicking or wrapping negative.
-    pub fn add(&mut self, o: &Metrics) {
-        self.clicks = self.clicks.saturating_add(o.clicks);
-        self.unique_clicks = self.unique_clicks.saturating_add(o.unique_clicks);
-        self.conversions = self.conversions.saturating_add(o.conversions);
-        self.pending_conversions = self
-            .pending_conversions
-            .saturating_add(o.pending_conversions);
-        self.rejected_conversions = self
-            .rejected_conversions
-            .saturating_add(o.rejected_conversions);
-        self.revenue = self.revenue.saturating_add(o.revenue);
-        self.payout = self.payout.saturating_add(o.payout);
-    }
-
-    pub fn scaled(&self, k: i64) -> Metrics {
-        Metrics {
-            clicks: self.clicks * k,
-            unique_clicks: self.unique_clicks * k,
-            conversions: self.conversions * k,
-            pending_conversions: self.pending_conversions * k,
-            rejected_conversions: self.rejected_conversions * k,
-            revenue: self.revenue * k,
-            payout: self.payout * k,
-        }
-    }
 }
 
 fn dim_columns(dims: &Dims, alias: &str) -> String {

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use rusqlite::{Connection, params};
 
 use super::StoreResult;
-use super::clicks::ClickRow;
-use super::conversions::Conversion;
-use super::reports::Metrics;
+use crate::domain::click::ClickRow;
+use crate::domain::conversion::Conversion;
+use crate::domain::report::Metrics;
 
 /// Bucket lengths in seconds, longest first. 15 minutes divides every IANA offset; 6 hours
 /// halves the rows a day in a +05:30 zone needs (2 quarters, 5 hours, 3 × 6 h, 2 quarters).

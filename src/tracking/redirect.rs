@@ -5,11 +5,11 @@ use poem::{Request, Response};
 
 use super::writer::WriteError;
 use crate::client_ip::client_ip;
+use crate::domain::click::ClickRow;
 use crate::domain::click_ids::ClickIds;
 use crate::domain::macros::{MacroValues, expand};
 use crate::domain::time::now;
 use crate::state::AppState;
-use crate::store::clicks::ClickRow;
 
 const MAX_SUB: usize = 255;
 const MAX_HEADER: usize = 1024;

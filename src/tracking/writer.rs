@@ -15,11 +15,13 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::checkpoint::{Checkpointer, WRITER_CHECKPOINT_PAGES};
 use crate::db::files::FileId;
+use crate::domain::click::ClickRow;
+use crate::domain::conversion::{Conversion, NewConversion};
 use crate::domain::ids::BrandId;
 use crate::domain::status::ConversionStatus;
 use crate::metrics::Metrics;
-use crate::store::clicks::{self, ClickRow};
-use crate::store::conversions::{self, Conversion, NewConversion};
+use crate::store::clicks;
+use crate::store::conversions;
 use crate::store::rollups::Pending;
 use crate::store::{StoreError, StoreResult};
 

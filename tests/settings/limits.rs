@@ -93,12 +93,12 @@ async fn oversized_forms_are_refused_with_413_before_their_body_is_read() {
         assert_too_large_page(resp).await;
         let n = read.load(Ordering::SeqCst);
         assert!(
-            n <= trcker::settings::MAX_FORM_BYTES + 16 * 1024,
+            n <= trcker::web::MAX_FORM_BYTES + 16 * 1024,
             "{path}: read {n} bytes"
         );
     }
     // A form just under the cap is still read and answered as usual.
-    let long = "x".repeat(trcker::settings::MAX_FORM_BYTES - 200);
+    let long = "x".repeat(trcker::web::MAX_FORM_BYTES - 200);
     app.login(&long, PASSWORD)
         .await
         .assert_status(StatusCode::UNAUTHORIZED);

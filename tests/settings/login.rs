@@ -4,7 +4,7 @@ use super::*;
 #[tokio::test]
 async fn pre_sign_in_forms_refuse_posts_without_their_csrf_token() {
     let app = app();
-    let token = app.state.settings.setup_token().to_string();
+    let token = app.state.setup_token.to_string();
     let fields = [
         ("token", token.as_str()),
         ("email", EMAIL),
@@ -81,7 +81,7 @@ async fn session_cookie_is_httponly_lax_and_secure_over_https() {
     // --secure-cookies.
     let app = app_with(tempfile::tempdir().unwrap(), |c| c.secure_cookies = true);
     let (cookie, csrf) = app.pre_form("/setup").await;
-    let token = app.state.settings.setup_token().to_string();
+    let token = app.state.setup_token.to_string();
     let resp = app
         .post(
             "/setup",

@@ -17,9 +17,9 @@ mod throttle;
 use poem::http::StatusCode;
 use poem::test::TestResponse;
 use trcker::Config;
-use trcker::settings::LOGIN_FAILED_MESSAGE;
-use trcker::settings::session::{IDLE_SECS, MAX_AGE_SECS};
-use trcker::settings::throttle::{FREE_PER_ACCOUNT, FREE_PER_ACCOUNT_AND_IP, FREE_PER_IP};
+use trcker::web::session::{IDLE_SECS, MAX_AGE_SECS};
+use trcker::web::settings::LOGIN_FAILED_MESSAGE;
+use trcker::web::settings::throttle::{FREE_PER_ACCOUNT, FREE_PER_ACCOUNT_AND_IP, FREE_PER_IP};
 
 const EMAIL: &str = "owner@example.com";
 const PASSWORD: &str = "correct horse battery";
@@ -119,7 +119,7 @@ impl App {
     /// First-run setup through the page; returns the session cookie.
     async fn setup(&self) -> String {
         let (cookie, csrf) = self.pre_form("/setup").await;
-        let token = self.state.settings.setup_token().to_string();
+        let token = self.state.setup_token.to_string();
         let resp = self
             .post(
                 "/setup",

@@ -72,7 +72,7 @@ async fn first_run_leads_to_setup_which_needs_the_token_once() {
     let resp = app.get("/setup", "").await;
     assert_eq!(location(&resp), "/login");
     let (cookie, csrf) = app.pre_form("/login").await;
-    let token = app.state.settings.setup_token().to_string();
+    let token = app.state.setup_token.to_string();
     let resp = app
         .post(
             "/setup",
@@ -97,7 +97,7 @@ async fn first_run_leads_to_setup_which_needs_the_token_once() {
 async fn setup_validates_every_field() {
     let app = app();
     let (cookie, csrf) = app.pre_form("/setup").await;
-    let token = app.state.settings.setup_token().to_string();
+    let token = app.state.setup_token.to_string();
     let resp = app
         .post(
             "/setup",
@@ -137,7 +137,7 @@ async fn setup_validates_every_field() {
 async fn blank_and_common_passwords_are_refused_by_setup_and_the_cli() {
     let app = app();
     let (cookie, csrf) = app.pre_form("/setup").await;
-    let token = app.state.settings.setup_token().to_string();
+    let token = app.state.setup_token.to_string();
     for (password, message) in [
         ("            ", "only spaces"),
         ("QwertyUiop", "most common passwords"),

@@ -42,8 +42,8 @@ async fn wrong_passwords_are_throttled_per_account_and_per_ip_with_one_message()
 }
 
 /// Hold every argon2 slot, as a burst of sign-ins in progress would.
-fn hold_argon2_slots(app: &App) -> Vec<trcker::settings::argon2_gate::Slot> {
-    let gate = &app.state.settings.argon2;
+fn hold_argon2_slots(app: &App) -> Vec<trcker::work_gate::Slot> {
+    let gate = &app.state.argon2;
     let held: Vec<_> = std::iter::from_fn(|| gate.try_enter()).collect();
     assert_eq!(held.len(), gate.limit());
     held
@@ -53,13 +53,12 @@ fn hold_argon2_slots(app: &App) -> Vec<trcker::settings::argon2_gate::Slot> {
 async fn sign_in_and_setup_answer_503_while_argon2_is_saturated() {
     let app = app();
     assert!(
-        app.state.settings.argon2.limit()
-            == std::thread::available_parallelism().map_or(2, |n| n.get()),
+        app.state.argon2.limit() == std::thread::available_parallelism().map_or(2, |n| n.get()),
         "one slot per core by default"
     );
     // Setup hashes a password: refused while the slots are full, nothing created.
     let (cookie, csrf) = app.pre_form("/setup").await;
-    let token = app.state.settings.setup_token().to_string();
+    let token = app.state.setup_token.to_string();
     let held = hold_argon2_slots(&app);
     let resp = app
         .post(

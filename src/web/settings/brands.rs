@@ -9,11 +9,11 @@ use poem::web::{Form, Path};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
-use super::page::{Layout, internal, not_found, redirect_with_flash, render};
-use super::session::{self, Admin};
 use crate::domain::time::to_rfc3339;
 use crate::state::AppState;
 use crate::store::{StoreError, brands, keys};
+use crate::web::page::{Layout, internal, not_found, redirect_with_flash, render};
+use crate::web::session::{self, Admin};
 
 pub struct BrandRow {
     pub id: i64,
@@ -26,7 +26,7 @@ pub struct BrandRow {
 }
 
 #[derive(Template, WebTemplate)]
-#[template(path = "brands.html")]
+#[template(path = "settings/brands.html")]
 struct BrandsPage {
     l: Layout,
     brands: Vec<BrandRow>,

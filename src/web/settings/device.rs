@@ -39,9 +39,9 @@ impl DeviceKey {
 
     /// Whether `cookie` is one [`DeviceKey::issue`] made for `email`.
     pub fn vouches_for(&self, email: &str, cookie: &str) -> bool {
-        cookie
-            .split_once('.')
-            .is_some_and(|(nonce, mac)| super::session::same_secret(mac, &self.mac(email, nonce)))
+        cookie.split_once('.').is_some_and(|(nonce, mac)| {
+            crate::web::session::same_secret(mac, &self.mac(email, nonce))
+        })
     }
 }
 

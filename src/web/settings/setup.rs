@@ -8,11 +8,11 @@ use poem::web::Form;
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
-use super::account::{check_password, hash_password, normalize_email};
 use super::argon2_gate;
-use super::page::{Layout, internal, redirect_with_flash, render};
-use super::session::{self, check_pre_csrf, pre_csrf, same_secret, with_pre_csrf};
+use crate::domain::password::{check_password, hash_password, normalize_email};
 use crate::store::admins;
+use crate::web::page::{Layout, internal, redirect_with_flash, render};
+use crate::web::session::{self, check_pre_csrf, pre_csrf, same_secret, with_pre_csrf};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -33,7 +33,7 @@ struct Errors {
 }
 
 #[derive(Template, WebTemplate)]
-#[template(path = "setup.html")]
+#[template(path = "settings/setup.html")]
 struct SetupPage {
     l: Layout,
     csrf: String,
@@ -78,7 +78,7 @@ pub async fn submit(req: &Request, Form(f): Form<SetupForm>) -> poem::Result<Res
     }
     let state = session::state(req);
     let mut errors = Errors::default();
-    if !same_secret(f.token.trim(), state.settings.setup_token()) {
+    if !same_secret(f.token.trim(), &state.setup_token) {
         errors.token =
             Some("This is not the setup token. Copy it from the output of `trcker serve`.");
     }
@@ -107,7 +107,7 @@ pub async fn submit(req: &Request, Form(f): Form<SetupForm>) -> poem::Result<Res
         }
     };
     let password = f.password;
-    let hash = argon2_gate::run(&state.settings.argon2, move || hash_password(&password)).await?;
+    let hash = argon2_gate::run(&state.argon2, move || hash_password(&password)).await?;
     let created = state
         .db(move |c| admins::create_first(c, &email, &hash))
         .await

@@ -10,10 +10,10 @@ use poem::web::{Form, Path};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
-use super::page::{Layout, internal, not_found, redirect, redirect_with_flash, render};
-use super::session::{self, Admin};
 use crate::state::AppState;
 use crate::store::{StoreError, brands, keys};
+use crate::web::page::{Layout, internal, not_found, redirect, redirect_with_flash, render};
+use crate::web::session::{self, Admin};
 
 pub struct KeyRow {
     pub id: i64,
@@ -65,7 +65,7 @@ pub struct NewKey {
 }
 
 #[derive(Template, WebTemplate)]
-#[template(path = "keys.html")]
+#[template(path = "settings/keys.html")]
 struct KeysPage {
     l: Layout,
     groups: Vec<BrandKeys>,
@@ -152,10 +152,7 @@ fn blank() -> KeysPage {
 
 #[handler]
 pub async fn list(req: &Request, admin: Admin) -> poem::Result<Response> {
-    let new_key = session::state(req)
-        .settings
-        .fresh_keys
-        .take(admin.session_key());
+    let new_key = super::state(req).fresh_keys.take(admin.session_key());
     page(req, &admin, KeysPage { new_key, ..blank() }, StatusCode::OK).await
 }
 
@@ -196,10 +193,7 @@ pub async fn generate(
         match made {
             Ok(k) => {
                 // Shown by the page this redirects to, once; a reload shows the list without it.
-                session::state(req)
-                    .settings
-                    .fresh_keys
-                    .put(admin.session_key(), k);
+                super::state(req).fresh_keys.put(admin.session_key(), k);
                 return Ok(redirect("/settings/api-keys"));
             }
             Err(StoreError::NotFound) => p.brand_error = Some("Choose a brand.".into()),
@@ -210,7 +204,7 @@ pub async fn generate(
 }
 
 #[derive(Template, WebTemplate)]
-#[template(path = "revoke.html")]
+#[template(path = "settings/revoke.html")]
 struct RevokePage {
     l: Layout,
     csrf: String,

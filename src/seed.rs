@@ -11,13 +11,13 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, params};
 
-use super::brands;
-use super::clicks::ClickRow;
-use super::conversions::Conversion;
-use super::offers;
-use super::partners;
-use super::rollups::Pending;
+use crate::domain::click::ClickRow;
+use crate::domain::conversion::Conversion;
 use crate::domain::money::Money;
+use crate::store::brands;
+use crate::store::offers;
+use crate::store::partners;
+use crate::store::rollups::Pending;
 use crate::tracking::unique::UniqueWindow;
 
 /// What to generate.
@@ -273,44 +273,4 @@ pub fn run(
         clicks: done,
         conversions: converted,
     })
-}
-
-/// `trcker seed`: run with a progress line on stderr and a summary on stdout.
-pub fn cli(args: crate::cli::SeedArgs) -> anyhow::Result<()> {
-    if args.conversions > args.clicks {
-        anyhow::bail!("--conversions must not exceed --clicks");
-    }
-    let dir = args.data_dir.resolve();
-    let plan = Plan {
-        brand: args.brand,
-        clicks: args.clicks,
-        conversions: args.conversions,
-        days: args.days,
-        offers: args.offers.clamp(1, 1000),
-        partners: args.partners.clamp(1, 10_000),
-        end: crate::domain::time::now(),
-    };
-    let started = std::time::Instant::now();
-    let seeded = run(&dir, &plan, |clicks, conversions| {
-        let secs = started.elapsed().as_secs_f64().max(1e-3);
-        eprint!(
-            "\rseeding {}: {clicks}/{} clicks, {conversions} conversions, {:.0} clicks/s   ",
-            dir.display(),
-            plan.clicks,
-            clicks as f64 / secs
-        );
-    })?;
-    eprintln!();
-    println!(
-        "seeded brand {:?} (id {}): {} clicks, {} conversions, offers {:?}, partners {}..{} in {:.1}s",
-        plan.brand,
-        seeded.brand_id,
-        seeded.clicks,
-        seeded.conversions,
-        seeded.offer_ids,
-        seeded.partner_ids.first().copied().unwrap_or(0),
-        seeded.partner_ids.last().copied().unwrap_or(0),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
 }

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod run;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "trcker",

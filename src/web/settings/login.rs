@@ -8,16 +8,16 @@ use poem::web::Form;
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
-use super::account::{burn_verify, normalize_email, verify_password};
 use super::argon2_gate;
 use super::device::{DEVICE_COOKIE, DEVICE_MAX_AGE_SECS};
-use super::page::{self, Layout, internal, redirect, redirect_with_flash, render};
-use super::session::{
-    self, Admin, CsrfOnly, SESSION_COOKIE, check_pre_csrf, pre_csrf, with_pre_csrf,
-};
 use super::throttle::account_key;
+use crate::domain::password::{burn_verify, normalize_email, verify_password};
 use crate::domain::time::now;
 use crate::store::admins;
+use crate::web::page::{self, Layout, internal, redirect, redirect_with_flash, render};
+use crate::web::session::{
+    self, Admin, CsrfOnly, SESSION_COOKIE, check_pre_csrf, pre_csrf, with_pre_csrf,
+};
 
 pub const FAILED: &str = "Wrong email or password. After several failed attempts, each further attempt has to wait longer, up to 15 minutes.";
 
@@ -30,7 +30,7 @@ pub struct LoginForm {
 }
 
 #[derive(Template, WebTemplate)]
-#[template(path = "login.html")]
+#[template(path = "settings/login.html")]
 struct LoginPage {
     l: Layout,
     csrf: String,
@@ -91,7 +91,7 @@ pub async fn submit(req: &Request, Form(f): Form<LoginForm>) -> poem::Result<Res
         .db(move |c| admins::find_by_email(c, &lookup))
         .await
         .map_err(internal)?;
-    let settings = &state.settings;
+    let settings = super::state(req);
     let account = account_key(&email, found.as_ref().map(|a| a.password_hash.as_str()));
     let known_device = session::cookie(req, DEVICE_COOKIE)
         .is_some_and(|c| settings.device_key.vouches_for(&email, c));
@@ -100,7 +100,7 @@ pub async fn submit(req: &Request, Form(f): Form<LoginForm>) -> poem::Result<Res
     let Some(attempt) = settings.throttle.attempt(account, &ip, known_device, now()) else {
         return Ok(failed(f));
     };
-    let Some(slot) = settings.argon2.try_enter() else {
+    let Some(slot) = state.argon2.try_enter() else {
         settings.throttle.not_tried(attempt);
         return Err(page::busy());
     };
@@ -134,7 +134,7 @@ pub async fn submit(req: &Request, Form(f): Form<LoginForm>) -> poem::Result<Res
 }
 
 #[derive(Template, WebTemplate)]
-#[template(path = "logout.html")]
+#[template(path = "settings/logout.html")]
 struct LogoutPage {
     l: Layout,
 }
