@@ -71,6 +71,7 @@ impl Rng {
     }
 }
 
+#[derive(Clone)]
 struct Offer {
     id: i64,
     currency: Arc<str>,
@@ -145,19 +146,14 @@ pub fn run(
     let offers = create_catalog(&conn, plan, brand.id)?;
     let partner_ids = create_partners(&conn, plan, brand.id)?;
 
-    let mut rng = Rng(u64::from_le_bytes(crate::domain::random::bytes::<8>()));
+    let mut clicks = Clicks::new(plan, offers.clone(), partner_ids.clone());
     let txn_run = crate::domain::ids::random_token(6);
-    let unique = UniqueWindow::new(4_000_000);
-    let span_ms = (plan.days.max(1) * 86_400 * 1000) as u128;
-    let start_ms = (plan.end * 1000) as u128 - span_ms;
     let n = plan.clicks;
-    // Every `every`-th click converts, so conversions spread like the clicks do.
+    // Every `every`-th click converts, so conversions spread like the clicks do;
+    // every <= clicks / conversions, so the clicks always yield all the conversions asked for.
     let every = n.checked_div(plan.conversions).unwrap_or(u64::MAX).max(1);
-    let mut prev = ulid::Ulid::nil();
     let (mut done, mut converted) = (0u64, 0u64);
     let mut rollups = Pending::default();
-    let mut ip = String::with_capacity(16);
-    // every <= clicks / conversions, so the clicks always yield all the conversions asked for.
     while done < n {
         let tx = conn.transaction()?;
         {
@@ -175,89 +171,37 @@ pub fn run(
             )?;
             let stop = (done + CHUNK).min(n);
             while done < stop {
-                let ms = start_ms + span_ms * u128::from(done) / u128::from(n);
-                let mut id = ulid::Ulid::from_parts(ms as u64, u128::from(rng.next()) << 16);
-                if id <= prev {
-                    id = prev.increment().unwrap_or(id);
-                }
-                prev = id;
-                let ts = (ms / 1000) as i64;
-                let offer = &offers[rng.below(offers.len() as u64) as usize];
-                let partner = partner_ids[rng.below(partner_ids.len() as u64) as usize];
-                let visitor = rng.below(300_000);
-                ip.clear();
-                use std::fmt::Write;
-                let _ = write!(
-                    ip,
-                    "10.{}.{}.{}",
-                    visitor >> 16,
-                    (visitor >> 8) & 255,
-                    visitor & 255
-                );
-                let ua = USER_AGENTS[(visitor % USER_AGENTS.len() as u64) as usize];
-                let is_unique = unique.visit(offer.id, partner, &ip, ua, ts);
-                let sub1 = format!("s{}", visitor % 10);
-                let id_text = id.to_string();
+                let c = clicks.next(done);
                 ins_click.execute(params![
-                    id_text, brand.id, offer.id, partner, ts, sub1, ip, ua, is_unique
+                    c.id,
+                    brand.id,
+                    c.offer.id,
+                    c.partner,
+                    c.ts,
+                    c.sub1,
+                    c.ip,
+                    c.ua,
+                    c.is_unique
                 ])?;
-                rollups.click(&ClickRow {
-                    id: String::new(),
-                    brand_id: brand.id,
-                    offer_id: offer.id,
-                    partner_id: partner,
-                    currency: offer.currency.clone(),
-                    created_at: ts,
-                    subs: Default::default(),
-                    ip: String::new(),
-                    user_agent: String::new(),
-                    referer: None,
-                    is_unique,
-                });
+                rollups.click(&c.row(brand.id));
                 done += 1;
                 if done % every == 0 && converted < plan.conversions {
                     converted += 1;
-                    let amount = Money(1_000 + rng.below(19_000) as i64);
-                    // Every seeded conversion has an amount, so no offer refuses it.
-                    let payout = payout(offer.payout_type, offer.payout, Some(amount))?;
-                    let status = match rng.below(20) {
-                        0 => ConversionStatus::Rejected,
-                        1..=3 => ConversionStatus::Pending,
-                        _ => ConversionStatus::Approved,
-                    };
-                    let occurred_at = (ts + rng.below(3_600) as i64).min(plan.end);
+                    let conv = clicks.conversion(&c, brand.id, plan.end)?;
                     ins_conv.execute(params![
                         brand.id,
-                        id_text,
-                        offer.id,
-                        partner,
-                        amount.0,
-                        payout.0,
-                        &*offer.currency,
-                        status,
+                        c.id,
+                        c.offer.id,
+                        c.partner,
+                        conv.amount.map(|a| a.0),
+                        conv.payout.0,
+                        &*c.offer.currency,
+                        conv.status,
                         format!("seed-{txn_run}-{converted}"),
-                        sub1,
-                        occurred_at
+                        c.sub1,
+                        conv.occurred_at
                     ])?;
-                    rollups.conversion(
-                        &Conversion {
-                            id: 0,
-                            brand_id: brand.id,
-                            click_id: None,
-                            offer_id: offer.id,
-                            partner_id: partner,
-                            event: String::new(),
-                            amount: Some(amount),
-                            payout,
-                            currency: offer.currency.to_string(),
-                            status,
-                            transaction_id: None,
-                            subs: Default::default(),
-                            occurred_at,
-                            created_at: occurred_at,
-                        },
-                        1,
-                    );
+                    rollups.conversion(&conv, 1);
                 }
             }
         }
@@ -273,4 +217,131 @@ pub fn run(
         clicks: done,
         conversions: converted,
     })
+}
+
+/// One generated click.
+struct SeedClick {
+    id: String,
+    ts: i64,
+    offer: Offer,
+    partner: i64,
+    ip: String,
+    ua: &'static str,
+    sub1: String,
+    is_unique: bool,
+}
+
+impl SeedClick {
+    /// What the rollups need of it.
+    fn row(&self, brand_id: BrandId) -> ClickRow {
+        ClickRow {
+            id: String::new(),
+            brand_id,
+            offer_id: self.offer.id,
+            partner_id: self.partner,
+            currency: self.offer.currency.clone(),
+            created_at: self.ts,
+            subs: Default::default(),
+            ip: String::new(),
+            user_agent: String::new(),
+            referer: None,
+            is_unique: self.is_unique,
+        }
+    }
+}
+
+/// Clicks spread evenly over the plan's days, with ids in time order, from 300k visitors
+/// (IP and user agent) and a unique-click window like the server's.
+struct Clicks {
+    rng: Rng,
+    offers: Vec<Offer>,
+    partner_ids: Vec<i64>,
+    unique: UniqueWindow,
+    start_ms: u128,
+    span_ms: u128,
+    total: u64,
+    prev: ulid::Ulid,
+}
+
+impl Clicks {
+    fn new(plan: &Plan, offers: Vec<Offer>, partner_ids: Vec<i64>) -> Clicks {
+        let span_ms = (plan.days.max(1) * 86_400 * 1000) as u128;
+        Clicks {
+            rng: Rng(u64::from_le_bytes(crate::domain::random::bytes::<8>())),
+            offers,
+            partner_ids,
+            unique: UniqueWindow::new(4_000_000),
+            start_ms: (plan.end * 1000) as u128 - span_ms,
+            span_ms,
+            total: plan.clicks,
+            prev: ulid::Ulid::nil(),
+        }
+    }
+
+    /// The `i`-th click of the plan.
+    fn next(&mut self, i: u64) -> SeedClick {
+        let ms = self.start_ms + self.span_ms * u128::from(i) / u128::from(self.total);
+        let mut id = ulid::Ulid::from_parts(ms as u64, u128::from(self.rng.next()) << 16);
+        if id <= self.prev {
+            id = self.prev.increment().unwrap_or(id);
+        }
+        self.prev = id;
+        let ts = (ms / 1000) as i64;
+        let offer = self.offers[self.rng.below(self.offers.len() as u64) as usize].clone();
+        let partner = self.partner_ids[self.rng.below(self.partner_ids.len() as u64) as usize];
+        let visitor = self.rng.below(300_000);
+        let ip = format!(
+            "10.{}.{}.{}",
+            visitor >> 16,
+            (visitor >> 8) & 255,
+            visitor & 255
+        );
+        let ua = USER_AGENTS[(visitor % USER_AGENTS.len() as u64) as usize];
+        let is_unique = self.unique.visit(offer.id, partner, &ip, ua, ts);
+        SeedClick {
+            id: id.to_string(),
+            ts,
+            offer,
+            partner,
+            ip,
+            ua,
+            sub1: format!("s{}", visitor % 10),
+            is_unique,
+        }
+    }
+
+    /// A conversion of click `c` within the hour after it (and not after `end`): mostly
+    /// approved, some pending, a few rejected.
+    fn conversion(
+        &mut self,
+        c: &SeedClick,
+        brand_id: BrandId,
+        end: i64,
+    ) -> anyhow::Result<Conversion> {
+        let amount = Money(1_000 + self.rng.below(19_000) as i64);
+        // Every seeded conversion has an amount, so no offer refuses it.
+        let payout = payout(c.offer.payout_type, c.offer.payout, Some(amount))?;
+        let status = match self.rng.below(20) {
+            0 => ConversionStatus::Rejected,
+            1..=3 => ConversionStatus::Pending,
+            _ => ConversionStatus::Approved,
+        };
+        let occurred_at = (c.ts + self.rng.below(3_600) as i64).min(end);
+        Ok(Conversion {
+            id: 0,
+            brand_id,
+            click_id: None,
+            offer_id: c.offer.id,
+            partner_id: c.partner,
+            event: String::new(),
+            amount: Some(amount),
+            payout,
+            currency: c.offer.currency.to_string(),
+            status,
+            transaction_id: None,
+            subs: Default::default(),
+            occurred_at,
+            created_at: occurred_at,
+        })
+    }
 }

@@ -1,6 +1,5 @@
 //! `/reports`: clicks, conversions, revenue and payout grouped by time and dimensions.
 
-use chrono::NaiveDate;
 use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::types::Example;
@@ -13,12 +12,10 @@ use super::errors::ApiError;
 use super::serde_json_payload::SerdeJson;
 use crate::domain::money::Money;
 use crate::domain::report::Metrics;
-use crate::domain::report::{self, GroupBy, Range, TimeBuckets, TimeGrain};
-use crate::domain::time::{DAY_RANGE, DayError, first_day, parse_day, parse_timezone};
+use crate::domain::report::TimeGrain;
+use crate::domain::report_request::{ReportParams, ReportRequest, RequestError};
 use crate::state::AppState;
 use crate::store::reports as store;
-
-const MAX_DAYS: i64 = 366;
 
 /// One group's metrics. Group keys not in `group_by` are `null`.
 #[derive(Object, Serialize, Debug, Clone)]
@@ -142,15 +139,6 @@ impl Example for ReportRow {
     }
 }
 
-fn parse_date(field: &str, v: &str) -> Result<NaiveDate, ApiError> {
-    parse_day(v).map_err(|e| match e {
-        DayError::Unparseable => {
-            ApiError::invalid_request(format!("{field} must be a date YYYY-MM-DD"))
-        }
-        DayError::OutOfRange => ApiError::validation(format!("{field} must be within {DAY_RANGE}")),
-    })
-}
-
 pub struct ReportsApi;
 
 #[OpenApi(tag = "ApiTags::Reports")]
@@ -182,46 +170,20 @@ impl ReportsApi {
         /// IANA zone name, e.g. `Asia/Kolkata` (default `UTC`).
         timezone: Query<Option<String>>,
     ) -> Result<SerdeJson<Report>, ApiError> {
-        let tz_name = timezone.0.unwrap_or_else(|| "UTC".into());
-        let tz = parse_timezone(&tz_name).ok_or_else(|| {
-            ApiError::validation(format!("timezone: unknown IANA zone {tz_name:?}"))
-        })?;
-        let group =
-            GroupBy::parse(group_by.0.as_deref().unwrap_or("day")).map_err(ApiError::validation)?;
-        // `from` first, so a bad range names the field the query names first.
-        let from_given = from
-            .0
-            .as_deref()
-            .map(|f| parse_date("from", f))
-            .transpose()?;
-        let to_date = match &to.0 {
-            Some(t) => parse_date("to", t)?,
-            None => report::today(tz),
-        };
-        // Near the first day the default week is cut short rather than refused.
-        let from_date =
-            from_given.unwrap_or_else(|| (to_date - chrono::Duration::days(6)).max(first_day()));
-        if to_date < from_date {
-            return Err(ApiError::validation("to must not be before from"));
-        }
-        if (to_date - from_date).num_days() + 1 > MAX_DAYS {
-            return Err(ApiError::validation(
-                "the range from..to must be at most 366 days",
-            ));
-        }
-        let range = Range::new(from_date, to_date, tz);
-        let buckets = group.time.map(|t| TimeBuckets::new(t, &range));
-        let q = store::Query {
-            brand_id: auth.0.brand_id,
-            from: range.start,
-            to: range.end - 1,
+        let request = ReportRequest::parse(ReportParams {
+            from: from.0.as_deref(),
+            to: to.0.as_deref(),
+            group_by: group_by.0.as_deref(),
+            timezone: timezone.0.as_deref(),
             offer_id: offer_id.0,
             partner_id: partner_id.0,
-            dims: group.dims,
-            cuts: buckets.as_ref().map(TimeBuckets::cuts).unwrap_or_default(),
-        };
-        let source = state.db(move |c| store::source_rows(c, &q)).await?;
-        let built = report::build(buckets, source);
+        })
+        .map_err(|e| match e {
+            RequestError::Malformed(m) => ApiError::invalid_request(m),
+            RequestError::Invalid(m) => ApiError::validation(m),
+        })?;
+        let (brand, group) = (auth.0.brand_id, request.group.clone());
+        let built = state.db(move |c| store::report(c, brand, &request)).await?;
         let data = built
             .rows
             .into_iter()

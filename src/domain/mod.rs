@@ -16,5 +16,6 @@ pub mod password;
 pub mod payout;
 pub mod random;
 pub mod report;
+pub mod report_request;
 pub mod status;
 pub mod time;

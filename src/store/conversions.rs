@@ -3,6 +3,7 @@
 use crate::domain::ids::BrandId;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::offers::Offer;
 use super::rollups::Pending;
 use super::{Page, StoreError, StoreResult, clicks, offers, one, paginate, partners};
 use crate::domain::attribution::{Attribution, Refusal};
@@ -68,6 +69,54 @@ fn by_transaction(
         .optional()?)
 }
 
+/// Whom a postback credits: the click's offer, partner and sub ids, or the offer and partner
+/// it names. A click id unknown to the brand, or one that disagrees with the ids sent beside
+/// it, is refused.
+fn credited(
+    conn: &Connection,
+    brand_id: BrandId,
+    a: &Attribution,
+) -> StoreResult<(i64, i64, [Option<String>; 5])> {
+    match a {
+        Attribution::Click {
+            click_id,
+            offer_id,
+            partner_id,
+        } => {
+            let click = clicks::find(conn, brand_id, click_id)?
+                .ok_or_else(|| Refusal::UnknownClick(click_id.clone()))?;
+            if offer_id.is_some_and(|o| o != click.offer_id) {
+                return Err(Refusal::OfferMismatch.into());
+            }
+            if partner_id.is_some_and(|p| p != click.partner_id) {
+                return Err(Refusal::PartnerMismatch.into());
+            }
+            Ok((click.offer_id, click.partner_id, click.subs))
+        }
+        Attribution::Direct {
+            offer_id,
+            partner_id,
+        } => Ok((*offer_id, *partner_id, Default::default())),
+    }
+}
+
+/// The credited offer, when it and the partner are the brand's.
+fn credited_offer(
+    conn: &Connection,
+    brand_id: BrandId,
+    offer_id: i64,
+    partner_id: i64,
+) -> StoreResult<Offer> {
+    let offer = match offers::get(conn, brand_id, offer_id) {
+        Err(StoreError::NotFound) => return Err(Refusal::UnknownOffer(offer_id).into()),
+        r => r?,
+    };
+    match partners::get(conn, brand_id, partner_id) {
+        Err(StoreError::NotFound) => Err(Refusal::UnknownPartner(partner_id).into()),
+        r => r.map(|_| offer),
+    }
+}
+
 /// Record a postback. Returns the conversion and whether it is new (false: a repeat of
 /// `transaction_id`, answered with the first one). Only the writer thread calls this, so the
 /// check-then-insert for idempotency cannot race. A new conversion is counted in `rollups`.
@@ -82,37 +131,8 @@ pub fn insert(
     {
         return Ok((existing, false));
     }
-    let (offer_id, partner_id, subs) = match &n.attribution {
-        Attribution::Click {
-            click_id,
-            offer_id,
-            partner_id,
-        } => {
-            let click = clicks::find(conn, brand_id, click_id)?
-                .ok_or_else(|| Refusal::UnknownClick(click_id.clone()))?;
-            if offer_id.is_some_and(|o| o != click.offer_id) {
-                return Err(Refusal::OfferMismatch.into());
-            }
-            if partner_id.is_some_and(|p| p != click.partner_id) {
-                return Err(Refusal::PartnerMismatch.into());
-            }
-            (click.offer_id, click.partner_id, click.subs)
-        }
-        Attribution::Direct {
-            offer_id,
-            partner_id,
-        } => (*offer_id, *partner_id, Default::default()),
-    };
-    let offer = match offers::get(conn, brand_id, offer_id) {
-        Err(StoreError::NotFound) => return Err(Refusal::UnknownOffer(offer_id).into()),
-        r => r?,
-    };
-    match partners::get(conn, brand_id, partner_id) {
-        Err(StoreError::NotFound) => return Err(Refusal::UnknownPartner(partner_id).into()),
-        r => {
-            r?;
-        }
-    }
+    let (offer_id, partner_id, subs) = credited(conn, brand_id, &n.attribution)?;
+    let offer = credited_offer(conn, brand_id, offer_id, partner_id)?;
     let payout = payout(offer.payout_type, offer.payout, n.amount)?;
     let ts = now();
     let occurred_at = n.occurred_at.unwrap_or(ts);

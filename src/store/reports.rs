@@ -9,7 +9,8 @@ use crate::domain::ids::BrandId;
 use rusqlite::{Connection, params, params_from_iter, types::Value};
 
 use super::StoreResult;
-use crate::domain::report::{BUCKET_SECS, Dims, Key, Metrics};
+use crate::domain::report::{BUCKET_SECS, Dims, Key, Metrics, Report, TimeBuckets, build};
+use crate::domain::report_request::ReportRequest;
 
 #[derive(Debug, Clone)]
 pub struct Query {
@@ -55,6 +56,21 @@ fn key(r: &rusqlite::Row) -> rusqlite::Result<Key> {
         subs: [r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
         currency: r.get(8)?,
     })
+}
+
+/// The report `r` asks for, over brand `brand_id`'s data: what `/reports` and the dashboard show.
+pub fn report(conn: &Connection, brand_id: BrandId, r: &ReportRequest) -> StoreResult<Report> {
+    let buckets = r.buckets();
+    let q = Query {
+        brand_id,
+        from: r.range.start,
+        to: r.range.end - 1,
+        offer_id: r.offer_id,
+        partner_id: r.partner_id,
+        dims: r.group.dims,
+        cuts: buckets.as_ref().map(TimeBuckets::cuts).unwrap_or_default(),
+    };
+    Ok(build(buckets, source_rows(conn, &q)?))
 }
 
 /// Source rows of the range: from the rollups when they can answer exactly, else raw rows.
