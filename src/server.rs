@@ -65,11 +65,7 @@ fn app_and_docs(
                 async move { docs.answer(&req).await }
             })),
         )
-        .at("/healthz", get(healthz))
-        .at(
-            "/",
-            get(make_sync(|_| poem::web::Redirect::see_other("/settings"))),
-        );
+        .at("/healthz", get(healthz));
     let app = crate::web::mount(routes)
         .with(SetHeader::new().overriding("X-Content-Type-Options", "nosniff"))
         .data(state.clone())

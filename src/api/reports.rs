@@ -92,13 +92,6 @@ fn round(x: f64, places: i32) -> f64 {
 }
 
 fn metrics(m: &Metrics) -> ReportMetrics {
-    let per_click = |x: f64| {
-        if m.clicks == 0 {
-            0.0
-        } else {
-            x / m.clicks as f64
-        }
-    };
     ReportMetrics {
         clicks: m.clicks,
         unique_clicks: m.unique_clicks,
@@ -106,8 +99,8 @@ fn metrics(m: &Metrics) -> ReportMetrics {
         pending_conversions: m.pending_conversions,
         revenue: Money(m.revenue).to_json(),
         payout: Money(m.payout).to_json(),
-        conversion_rate: round(per_click(m.conversions as f64), 6),
-        epc: round(per_click(m.payout as f64 / 100.0), 6),
+        conversion_rate: round(m.conversion_rate(), 6),
+        epc: round(m.epc(), 6),
     }
 }
 

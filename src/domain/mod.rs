@@ -14,6 +14,7 @@ pub mod offer;
 pub mod partner;
 pub mod password;
 pub mod payout;
+pub mod period;
 pub mod random;
 pub mod report;
 pub mod report_request;

@@ -58,6 +58,24 @@ impl Metrics {
         self.payout = self.payout.saturating_add(o.payout);
     }
 
+    /// Approved conversions per click (0 without clicks).
+    pub fn conversion_rate(&self) -> f64 {
+        self.per_click(self.conversions as f64)
+    }
+
+    /// Earnings per click in currency units: payout / clicks (0 without clicks).
+    pub fn epc(&self) -> f64 {
+        self.per_click(self.payout as f64 / 100.0)
+    }
+
+    fn per_click(&self, x: f64) -> f64 {
+        if self.clicks == 0 {
+            0.0
+        } else {
+            x / self.clicks as f64
+        }
+    }
+
     pub fn scaled(&self, k: i64) -> Metrics {
         Metrics {
             clicks: self.clicks * k,

@@ -1,4 +1,4 @@
-//! What every settings page shares: the layout data, flash messages, the security headers,
+//! What every page shares: the layout data, flash messages, the security headers,
 //! and the error pages (the settings pages' one error type is a rendered page).
 
 use askama::Template;
@@ -21,25 +21,38 @@ pub struct Flash {
 }
 
 pub struct Layout {
-    pub title: &'static str,
-    /// Which navigation entry is current: "brands", "keys" or "".
+    pub title: String,
+    /// Which navigation entry is current: "overview", "offers", "partners", "conversions",
+    /// "reports", "brands", "keys" or "".
     pub active: &'static str,
     pub user: Option<SignedIn>,
     pub flash: Option<Flash>,
+    /// On the dashboard's pages: the brand shown, and the others to switch to.
+    pub brand: Option<BrandNav>,
+}
+
+/// The brand switcher of the header.
+pub struct BrandNav {
+    pub id: i64,
+    pub name: String,
+    /// The brand's time zone, shown beside every date.
+    pub zone: String,
+    pub others: Vec<(i64, String)>,
 }
 
 impl Layout {
     pub fn new(
         req: &Request,
-        title: &'static str,
+        title: impl Into<String>,
         active: &'static str,
         user: Option<SignedIn>,
     ) -> Layout {
         Layout {
-            title,
+            title: title.into(),
             active,
             user,
             flash: session::cookie(req, FLASH_COOKIE).and_then(flash_text),
+            brand: None,
         }
     }
 }
@@ -56,6 +69,16 @@ fn flash_text(code: &str) -> Option<Flash> {
         "signed_out" => ("ok", "You are signed out."),
         "brand_created" => ("ok", "Brand created."),
         "brand_renamed" => ("ok", "Brand renamed."),
+        "first_brand" => ("info", "Create your first brand to open its dashboard."),
+        "offer_created" => (
+            "ok",
+            "Offer created. Next: add a partner and copy their tracking link.",
+        ),
+        "offer_saved" => ("ok", "Offer saved."),
+        "partner_created" => ("ok", "Partner created."),
+        "partner_saved" => ("ok", "Partner saved."),
+        "conversions_changed" => ("ok", "Conversions updated. Reports show the change now."),
+        "nothing_selected" => ("info", "Select at least one conversion first."),
         "key_revoked" => (
             "ok",
             "Key revoked. API calls with it are refused from now on.",
@@ -105,10 +128,11 @@ fn error_page(status: StatusCode, heading: &'static str, message: &'static str) 
 
 fn error_response(status: StatusCode, heading: &'static str, message: &'static str) -> Response {
     let l = Layout {
-        title: heading,
+        title: heading.into(),
         active: "",
         user: None,
         flash: None,
+        brand: None,
     };
     let mut resp = ErrorPage {
         l,

@@ -7,5 +7,6 @@
 
 pub mod app;
 pub mod binary;
+pub mod pages;
 
 pub use app::*;

@@ -21,8 +21,7 @@ use trcker::web::session::{IDLE_SECS, MAX_AGE_SECS};
 use trcker::web::settings::LOGIN_FAILED_MESSAGE;
 use trcker::web::settings::throttle::{FREE_PER_ACCOUNT, FREE_PER_ACCOUNT_AND_IP, FREE_PER_IP};
 
-const EMAIL: &str = "owner@example.com";
-const PASSWORD: &str = "correct horse battery";
+use common::pages::{EMAIL, PASSWORD, cookie_value, csrf_in, location, set_cookies, text};
 
 /// The shared in-process app, with the settings pages' own helpers (cookies and forms).
 struct App(common::TestApp);
@@ -42,45 +41,6 @@ fn app() -> App {
     app_with(tempfile::tempdir().unwrap(), |_| {})
 }
 
-async fn text(resp: TestResponse) -> String {
-    resp.0.into_body().into_string().await.unwrap()
-}
-
-fn set_cookies(resp: &TestResponse) -> Vec<String> {
-    resp.0
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect()
-}
-
-/// The value a response sets for cookie `name` (`None` when it does not set it).
-fn cookie_value(resp: &TestResponse, name: &str) -> Option<String> {
-    set_cookies(resp).iter().find_map(|c| {
-        let first = c.split(';').next()?;
-        let (k, v) = first.split_once('=')?;
-        (k == name).then(|| v.to_string())
-    })
-}
-
-fn location(resp: &TestResponse) -> String {
-    resp.0
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default()
-}
-
-/// The first hidden CSRF field of a page.
-fn csrf_in(html: &str) -> String {
-    let at = html
-        .find("name=\"csrf\" value=\"")
-        .expect("page has a CSRF field")
-        + 19;
-    html[at..at + html[at..].find('"').unwrap()].to_string()
-}
-
 fn count(app: &App, sql: &str) -> i64 {
     app.state
         .pool
@@ -92,52 +52,11 @@ fn count(app: &App, sql: &str) -> i64 {
 
 impl App {
     async fn get(&self, path: &str, cookie: &str) -> TestResponse {
-        self.cli.get(path).header("cookie", cookie).send().await
+        self.page(path, cookie).await
     }
 
     async fn post(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> TestResponse {
-        self.cli
-            .post(path)
-            .header("cookie", cookie)
-            .form(&form)
-            .send()
-            .await
-    }
-
-    /// A form page that exists before sign-in: its pre-session CSRF cookie and token.
-    async fn pre_form(&self, path: &str) -> (String, String) {
-        let resp = self.get(path, "").await;
-        resp.assert_status_is_ok();
-        let cookie = format!(
-            "trcker_csrf={}",
-            cookie_value(&resp, "trcker_csrf").expect("form page sets the CSRF cookie")
-        );
-        let token = csrf_in(&text(resp).await);
-        (cookie, token)
-    }
-
-    /// First-run setup through the page; returns the session cookie.
-    async fn setup(&self) -> String {
-        let (cookie, csrf) = self.pre_form("/setup").await;
-        let token = self.state.setup_token.to_string();
-        let resp = self
-            .post(
-                "/setup",
-                &cookie,
-                &[
-                    ("csrf", &csrf),
-                    ("token", &token),
-                    ("email", EMAIL),
-                    ("password", PASSWORD),
-                    ("password2", PASSWORD),
-                ],
-            )
-            .await;
-        resp.assert_status(StatusCode::SEE_OTHER);
-        format!(
-            "trcker_session={}",
-            cookie_value(&resp, "trcker_session").unwrap()
-        )
+        self.submit(path, cookie, form).await
     }
 
     /// Sign in as a client at `ip` (the app must trust the proxy), with `cookie` (say, a
@@ -171,13 +90,6 @@ impl App {
             &[("csrf", &csrf), ("email", email), ("password", password)],
         )
         .await
-    }
-
-    /// The session's CSRF token, read off a settings page.
-    async fn csrf(&self, session: &str) -> String {
-        let resp = self.get("/settings/brands", session).await;
-        resp.assert_status_is_ok();
-        csrf_in(&text(resp).await)
     }
 
     async fn create_brand(&self, session: &str, name: &str) -> TestResponse {

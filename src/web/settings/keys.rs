@@ -136,10 +136,11 @@ async fn page(
 fn blank() -> KeysPage {
     KeysPage {
         l: Layout {
-            title: "",
+            title: String::new(),
             active: "",
             user: None,
             flash: None,
+            brand: None,
         },
         groups: Vec::new(),
         form_name: String::new(),

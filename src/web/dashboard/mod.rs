@@ -1,0 +1,120 @@
+//! The brand's dashboard: Overview, Offers, Partners, Conversions, Reports. Pages read and
+//! write through the same domain rules and store functions as the API (and the writer for
+//! conversions), so a number or a rule exists once.
+
+mod overview;
+mod range;
+
+use chrono_tz::Tz;
+use poem::{Request, Response, Route, get, handler};
+
+use crate::domain::ids::BrandId;
+use crate::state::AppState;
+use crate::store::StoreError;
+use crate::store::brands::{self, Brand};
+use crate::web::page::{self, BrandNav, Layout, internal, not_found, redirect, secured};
+use crate::web::session::{self, Admin};
+
+/// The brand last viewed, so `/` opens it again.
+const BRAND_COOKIE: &str = "trcker_brand";
+
+/// The brand's zone: every date on its pages is in it.
+pub fn zone(b: &Brand) -> Tz {
+    let _ = b;
+    Tz::UTC
+}
+
+/// What every dashboard page starts from: the brand of the path (404 when there is none) and
+/// the layout with the brand switcher.
+pub struct Ctx {
+    pub admin: Admin,
+    pub brand: Brand,
+    pub tz: Tz,
+    pub l: Layout,
+}
+
+impl Ctx {
+    pub async fn load(
+        req: &Request,
+        admin: Admin,
+        brand_id: i64,
+        title: impl Into<String>,
+        active: &'static str,
+    ) -> poem::Result<Ctx> {
+        let state = session::state(req);
+        let id = BrandId::new(brand_id);
+        let (brand, all) = state
+            .db(move |c| Ok((brands::get(c, id), brands::list(c)?)))
+            .await
+            .map_err(internal)?;
+        let brand = match brand {
+            Ok(b) => b,
+            Err(StoreError::NotFound) => return Err(not_found()),
+            Err(e) => return Err(internal(e)),
+        };
+        let tz = zone(&brand);
+        let mut l = Layout::new(req, title, active, Some(admin.signed_in()));
+        l.brand = Some(BrandNav {
+            id: brand.id.get(),
+            name: brand.name.clone(),
+            zone: tz.name().to_string(),
+            others: all
+                .into_iter()
+                .filter(|b| b.id != brand.id)
+                .map(|b| (b.id.get(), b.name))
+                .collect(),
+        });
+        Ok(Ctx {
+            admin,
+            brand,
+            tz,
+            l,
+        })
+    }
+
+    pub fn state<'r>(&self, req: &'r Request) -> &'r AppState {
+        session::state(req)
+    }
+}
+
+/// Render a page of `brand`, remembering it as the one `/` opens.
+pub fn render(req: &Request, brand: BrandId, tpl: impl poem::IntoResponse) -> Response {
+    render_status(req, brand, tpl, poem::http::StatusCode::OK)
+}
+
+pub fn render_status(
+    req: &Request,
+    brand: BrandId,
+    tpl: impl poem::IntoResponse,
+    status: poem::http::StatusCode,
+) -> Response {
+    let mut resp = page::render(req, tpl, status);
+    let id = brand.get().to_string();
+    session::set_cookie(req, &mut resp, BRAND_COOKIE, &id, Some(365 * 86_400));
+    resp
+}
+
+/// `/`: the Overview of the brand last viewed (or the first), or brand creation for a new
+/// admin.
+#[handler]
+async fn home(req: &Request, _admin: Admin) -> poem::Result<Response> {
+    let last = session::cookie(req, BRAND_COOKIE).and_then(|v| v.parse::<i64>().ok());
+    let all = session::state(req)
+        .db(|c| brands::list(c))
+        .await
+        .map_err(internal)?;
+    let pick = last
+        .and_then(|id| all.iter().find(|b| b.id.get() == id))
+        .or(all.first());
+    Ok(match pick {
+        Some(b) => redirect(&format!("/b/{}", b.id.get())),
+        None => page::redirect_with_flash(req, "/settings/brands", "first_brand"),
+    })
+}
+
+/// Add the dashboard's pages to the app's routes.
+pub fn mount(route: Route) -> Route {
+    route
+        .at("/", secured(get(home)))
+        .at("/b/:brand", secured(get(overview::page)))
+}
