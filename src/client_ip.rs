@@ -42,6 +42,25 @@ pub fn client_ip(req: &Request, trust_proxy: bool) -> String {
         .unwrap_or_default()
 }
 
+/// The origin of tracking links: `--public-url` when set, else `scheme://host` the client used.
+pub fn public_base(req: &Request, public_url: Option<&str>, trust_proxy: bool) -> String {
+    if let Some(url) = public_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    let host = req
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or("127.0.0.1:8080");
+    let scheme = if is_https(req, trust_proxy) {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -87,29 +87,14 @@ pub fn spec_json() -> String {
     service().spec()
 }
 
-/// The origin of tracking links: `--public-url` when set, else `scheme://host` the client used.
+/// The origin of tracking links (see `client_ip::public_base`).
 pub fn public_base(req: &Request) -> String {
-    if let Some(url) = req
-        .data::<crate::state::AppState>()
-        .and_then(|s| s.config.public_url.as_deref())
-    {
-        return url.trim_end_matches('/').to_string();
-    }
-    let host = req
-        .headers()
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
-        .unwrap_or("127.0.0.1:8080");
-    let trust_proxy = req
-        .data::<crate::state::AppState>()
-        .is_some_and(|s| s.config.trust_proxy);
-    let scheme = if crate::client_ip::is_https(req, trust_proxy) {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}")
+    let config = req.data::<crate::state::AppState>().map(|s| &s.config);
+    crate::client_ip::public_base(
+        req,
+        config.and_then(|c| c.public_url.as_deref()),
+        config.is_some_and(|c| c.trust_proxy),
+    )
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! write through the same domain rules and store functions as the API (and the writer for
 //! conversions), so a number or a rule exists once.
 
+mod numbers;
 mod overview;
 mod range;
 
