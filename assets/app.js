@@ -9,15 +9,15 @@ document.addEventListener("DOMContentLoaded", function () {
     var say = function (text) { if (status) status.textContent = text; };
     button.addEventListener("click", function () {
       input.select();
-      var done = function () { button.textContent = "Copied"; say("The key is on the clipboard."); };
+      var done = function () { button.textContent = "Copied"; say("Copied to the clipboard."); };
       if (navigator.clipboard && window.isSecureContext) {
         navigator.clipboard.writeText(input.value).then(done, function () {
-          say("Copy did not work here: the key is selected, press Ctrl+C (or ⌘C).");
+          say("Copy did not work here: the text is selected, press Ctrl+C (or ⌘C).");
         });
       } else {
         // Plain http on another host: the async clipboard API is off, the old way still works.
-        try { document.execCommand("copy") ? done() : say("The key is selected: press Ctrl+C (or ⌘C)."); }
-        catch (e) { say("The key is selected: press Ctrl+C (or ⌘C)."); }
+        try { document.execCommand("copy") ? done() : say("The text is selected: press Ctrl+C (or ⌘C)."); }
+        catch (e) { say("The text is selected: press Ctrl+C (or ⌘C)."); }
       }
     });
   });

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod offers;
 mod overview;
 
 use common::TestApp;

@@ -2,7 +2,9 @@
 //! write through the same domain rules and store functions as the API (and the writer for
 //! conversions), so a number or a rule exists once.
 
+mod forms;
 mod numbers;
+mod offers;
 mod overview;
 mod range;
 
@@ -118,4 +120,18 @@ pub fn mount(route: Route) -> Route {
     route
         .at("/", secured(get(home)))
         .at("/b/:brand", secured(get(overview::page)))
+        .at("/b/:brand/offers", secured(get(offers::list)))
+        .at(
+            "/b/:brand/offers/new",
+            secured(get(offers::new_form).post(offers::create)),
+        )
+        .at("/b/:brand/offers/:id", secured(get(offers::show)))
+        .at(
+            "/b/:brand/offers/:id/edit",
+            secured(get(offers::edit_form).post(offers::update)),
+        )
+        .at(
+            "/b/:brand/offers/:id/status",
+            secured(get(offers::confirm_status).post(offers::set_status)),
+        )
 }
