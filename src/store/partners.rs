@@ -75,6 +75,36 @@ pub fn list(
     Ok(paginate(rows, limit))
 }
 
+/// A page of the brand's partners whose name or email contains `text` (any case), newest
+/// first. `%` and `_` in `text` match themselves.
+pub fn search(
+    conn: &Connection,
+    brand_id: BrandId,
+    text: &str,
+    status: Option<PartnerStatus>,
+    before_id: Option<i64>,
+    limit: u32,
+) -> StoreResult<Page<Partner>> {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let pattern = format!("%{escaped}%");
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM partners WHERE brand_id = ?1 AND (?2 IS NULL OR status = ?2)
+         AND (?3 IS NULL OR id < ?3)
+         AND (name LIKE ?5 ESCAPE '\\' OR email LIKE ?5 ESCAPE '\\')
+         ORDER BY id DESC LIMIT ?4"
+    ))?;
+    let rows = stmt
+        .query_map(
+            params![brand_id, status, before_id, limit + 1, pattern],
+            row,
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(paginate(rows, limit))
+}
+
 pub fn create(conn: &Connection, brand_id: BrandId, f: &PartnerInput) -> StoreResult<Partner> {
     let ts = now();
     match conn.execute(

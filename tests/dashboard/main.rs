@@ -6,6 +6,7 @@ mod common;
 
 mod offers;
 mod overview;
+mod partners;
 
 use common::TestApp;
 use common::pages::text;

@@ -6,6 +6,7 @@ mod forms;
 mod numbers;
 mod offers;
 mod overview;
+mod partners;
 mod range;
 
 use chrono_tz::Tz;
@@ -133,5 +134,19 @@ pub fn mount(route: Route) -> Route {
         .at(
             "/b/:brand/offers/:id/status",
             secured(get(offers::confirm_status).post(offers::set_status)),
+        )
+        .at("/b/:brand/partners", secured(get(partners::list)))
+        .at(
+            "/b/:brand/partners/new",
+            secured(get(partners::new_form).post(partners::create)),
+        )
+        .at("/b/:brand/partners/:id", secured(get(partners::show)))
+        .at(
+            "/b/:brand/partners/:id/edit",
+            secured(get(partners::edit_form).post(partners::update)),
+        )
+        .at(
+            "/b/:brand/partners/:id/status",
+            secured(get(partners::confirm_status).post(partners::set_status)),
         )
 }
