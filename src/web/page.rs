@@ -56,6 +56,7 @@ fn flash_text(code: &str) -> Option<Flash> {
         "signed_out" => ("ok", "You are signed out."),
         "brand_created" => ("ok", "Brand created."),
         "brand_renamed" => ("ok", "Brand renamed."),
+        "brand_timezone_set" => ("ok", "Time zone saved."),
         "key_revoked" => (
             "ok",
             "Key revoked. API calls with it are refused from now on.",
