@@ -13,7 +13,7 @@ use super::{ApiTags, pagination};
 use crate::domain::attribution::Attribution;
 use crate::domain::conversion::{self as domain, NewConversion};
 use crate::domain::money::Money;
-use crate::domain::time::{DAY_RANGE, DateEdge, DayError, parse_instant, to_rfc3339};
+use crate::domain::time::to_rfc3339;
 use crate::state::AppState;
 use crate::store::conversions::{self as store, Filter};
 
@@ -184,20 +184,6 @@ pub enum ConversionRecorded {
     Repeat(Json<Conversion>),
 }
 
-fn parse_time(field: &str, v: Option<String>, edge: DateEdge) -> Result<Option<i64>, ApiError> {
-    v.map(|t| {
-        parse_instant(&t, edge, chrono_tz::UTC).map_err(|e| match e {
-            DayError::Unparseable => ApiError::invalid_request(format!(
-                "{field} must be an RFC 3339 time or a YYYY-MM-DD date"
-            )),
-            DayError::OutOfRange => {
-                ApiError::validation(format!("{field} must be within {DAY_RANGE}"))
-            }
-        })
-    })
-    .transpose()
-}
-
 /// 2000-01-01T00:00:00Z.
 const EARLIEST_OCCURRED_AT: i64 = 946_684_800;
 
@@ -304,6 +290,7 @@ impl ConversionsApi {
         let brand = auth.0.brand_id;
         let limit = pagination::limit(limit.0)?;
         let before = pagination::cursor(cursor.0.as_deref())?;
+        let (from, to) = pagination::time_range(from.0.as_deref(), to.0.as_deref())?;
         let filter = Filter {
             offer_id: offer_id.0,
             partner_id: partner_id.0,
@@ -311,14 +298,9 @@ impl ConversionsApi {
             event: event.0,
             click_id: click_id.0,
             transaction_id: transaction_id.0,
-            from: parse_time("from", from.0, DateEdge::Start)?,
-            to: parse_time("to", to.0, DateEdge::End)?,
+            from,
+            to,
         };
-        if let (Some(f), Some(t)) = (filter.from, filter.to)
-            && t < f
-        {
-            return Err(ApiError::validation("to must not be before from"));
-        }
         let page = state
             .db(move |c| store::list(c, brand, &filter, before, limit))
             .await?;

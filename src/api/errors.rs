@@ -18,7 +18,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Machine-readable: `invalid_json`, `invalid_request`, `unauthorized`, `not_found`,
     /// `method_not_allowed`, `payload_too_large`, `validation_error`, `unknown_click`,
-    /// `duplicate_email`, `rate_limit_exceeded`, `internal_error`, `service_unavailable`.
+    /// `duplicate_email`, `duplicate_name`, `rate_limit_exceeded`, `internal_error`, `service_unavailable`.
     pub code: String,
     /// For people; names the field at fault.
     pub message: String,
@@ -166,10 +166,17 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::not_found("no such resource"),
-            StoreError::Duplicate { field, value } => ApiError::unprocessable(
-                &format!("duplicate_{field}"),
-                format!("{field} {value} is already used by another partner of this brand"),
-            ),
+            StoreError::Duplicate { field, value } => {
+                // Partners' emails are unique within a brand, brands' names on the server.
+                let owner = match field {
+                    "name" => "another brand",
+                    _ => "another partner of this brand",
+                };
+                ApiError::unprocessable(
+                    &format!("duplicate_{field}"),
+                    format!("{field} {value} is already used by {owner}"),
+                )
+            }
             StoreError::Invalid(message) => ApiError::validation(message),
             StoreError::Refused(r) => refused(r),
             other if other.is_unavailable() => {

@@ -2,6 +2,8 @@
 
 pub mod auth;
 pub mod body;
+pub mod brand;
+pub mod clicks;
 pub mod conversions;
 pub mod errors;
 pub mod offers;
@@ -41,10 +43,14 @@ pub(crate) use mirror_enum;
 
 #[derive(Tags)]
 pub enum ApiTags {
+    /// The brand the key belongs to: its name and time zone.
+    Brand,
     /// What brands pay partners for; each has a tracking link.
     Offers,
     /// The affiliates who send traffic.
     Partners,
+    /// Visits through tracking links, as recorded: for checking what a click carried.
+    Clicks,
     /// Sales and other events credited to partners, recorded by server-side postback.
     Conversions,
     /// Clicks, conversions, revenue and payouts over time.
@@ -56,6 +62,8 @@ pub type Apis = (
     partners::PartnersApi,
     conversions::ConversionsApi,
     reports::ReportsApi,
+    brand::BrandApi,
+    clicks::ClicksApi,
 );
 
 const DESCRIPTION: &str = "Affiliate and partner tracking. Every request needs `Authorization: Bearer <key>`; \
@@ -74,6 +82,8 @@ pub fn service() -> OpenApiService<Apis, ()> {
             partners::PartnersApi,
             conversions::ConversionsApi,
             reports::ReportsApi,
+            brand::BrandApi,
+            clicks::ClicksApi,
         ),
         "Trcker API",
         "1.0.0",

@@ -15,6 +15,7 @@ use crate::domain::report::Metrics;
 use crate::domain::report::TimeGrain;
 use crate::domain::report_request::{ReportParams, ReportRequest, RequestError};
 use crate::state::AppState;
+use crate::store::brands;
 use crate::store::reports as store;
 
 /// One group's metrics. Group keys not in `group_by` are `null`.
@@ -138,9 +139,9 @@ pub struct ReportsApi;
 impl ReportsApi {
     /// Get a report
     ///
-    /// Metrics over `from`..`to` (dates, inclusive, in `timezone`; default the last 7 days),
-    /// grouped by up to 3 of `hour`, `day`, `week`, `month` (one of these at most), `offer`,
-    /// `partner`, `sub1`…`sub5`. Every time bucket of the range appears, in order, zeros
+    /// Metrics over `from`..`to` (dates, inclusive, in `timezone`, by default the brand's
+    /// zone; default the last 7 days), grouped by up to 3 of `hour`, `day`, `week`, `month`
+    /// (one of these at most), `offer`, `partner`, `sub1`…`sub5`. Every time bucket of the range appears, in order, zeros
     /// included; other groups appear where they have data. Rows and totals are split by
     /// currency. `conversions`, `revenue` and `payout` count approved conversions only.
     #[oai(path = "/reports", method = "get", operation_id = "getReport")]
@@ -160,14 +161,21 @@ impl ReportsApi {
         partner_id: Query<Option<i64>>,
         /// Comma list, e.g. `day,offer` (default `day`).
         group_by: Query<Option<String>>,
-        /// IANA zone name, e.g. `Asia/Kolkata` (default `UTC`).
+        /// IANA zone name, e.g. `Asia/Kolkata` (default the brand's `timezone`, see `GET /brand`).
         timezone: Query<Option<String>>,
     ) -> Result<SerdeJson<Report>, ApiError> {
+        let brand = auth.0.brand_id;
+        // Without `timezone`, the brand's own zone (`PATCH /brand`).
+        let default_timezone = match timezone.0 {
+            Some(_) => None,
+            None => Some(state.db(move |c| brands::timezone(c, brand)).await?),
+        };
         let request = ReportRequest::parse(ReportParams {
             from: from.0.as_deref(),
             to: to.0.as_deref(),
             group_by: group_by.0.as_deref(),
             timezone: timezone.0.as_deref(),
+            default_timezone,
             offer_id: offer_id.0,
             partner_id: partner_id.0,
         })
@@ -175,7 +183,7 @@ impl ReportsApi {
             RequestError::Malformed(m) => ApiError::invalid_request(m),
             RequestError::Invalid(m) => ApiError::validation(m),
         })?;
-        let (brand, group) = (auth.0.brand_id, request.group.clone());
+        let group = request.group.clone();
         let built = state.db(move |c| store::report(c, brand, &request)).await?;
         let data = built
             .rows

@@ -6,6 +6,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("migrations/0001_init.sql")),
     ("0002_rollups", include_str!("migrations/0002_rollups.sql")),
     ("0003_health", include_str!("migrations/0003_health.sql")),
+    (
+        "0004_brand_timezone",
+        include_str!("migrations/0004_brand_timezone.sql"),
+    ),
 ];
 
 /// The schema version this binary brings a database to.

@@ -43,6 +43,8 @@ pub struct ReportParams<'a> {
     pub to: Option<&'a str>,
     pub group_by: Option<&'a str>,
     pub timezone: Option<&'a str>,
+    /// The zone when `timezone` is not given (the brand's); `None`: `UTC`.
+    pub default_timezone: Option<Tz>,
     pub offer_id: Option<i64>,
     pub partner_id: Option<i64>,
 }
@@ -59,12 +61,15 @@ fn date(field: &str, v: &str) -> Result<NaiveDate, RequestError> {
 }
 
 impl ReportRequest {
-    /// Defaults: `UTC`, grouped by `day`, the 7 days up to today in the zone.
+    /// Defaults: `default_timezone` (else `UTC`), grouped by `day`, the 7 days up to today in
+    /// the zone.
     pub fn parse(p: ReportParams<'_>) -> Result<ReportRequest, RequestError> {
-        let tz_name = p.timezone.unwrap_or("UTC");
-        let tz = parse_timezone(tz_name).ok_or_else(|| {
-            RequestError::Invalid(format!("timezone: unknown IANA zone {tz_name:?}"))
-        })?;
+        let tz = match p.timezone {
+            Some(name) => parse_timezone(name).ok_or_else(|| {
+                RequestError::Invalid(format!("timezone: unknown IANA zone {name:?}"))
+            })?,
+            None => p.default_timezone.unwrap_or(chrono_tz::UTC),
+        };
         let group = GroupBy::parse(p.group_by.unwrap_or("day")).map_err(RequestError::Invalid)?;
         // `from` first, so a bad range names the field the query names first.
         let from = p.from.map(|f| date("from", f)).transpose()?;
@@ -135,5 +140,41 @@ mod tests {
             matches!(bad(ReportParams { timezone: Some("Mars/Base"), ..Default::default() }),
             RequestError::Invalid(m) if m.starts_with("timezone"))
         );
+    }
+
+    #[test]
+    fn the_default_zone_applies_only_without_a_timezone() {
+        let kolkata = parse_timezone("Asia/Kolkata").unwrap();
+        let day = |p: ReportParams| {
+            let r = ReportRequest::parse(ReportParams {
+                from: Some("2026-11-01"),
+                to: Some("2026-11-01"),
+                ..p
+            })
+            .unwrap();
+            (r.range.start, r.range.end)
+        };
+        // 2026-11-01 in Kolkata starts at 2026-10-31T18:30:00Z.
+        let local = day(ReportParams {
+            default_timezone: Some(kolkata),
+            ..Default::default()
+        });
+        assert_eq!(local.0, 1_793_471_400);
+        let utc = day(ReportParams::default());
+        assert_eq!(utc.0, 1_793_491_200);
+        let asked = day(ReportParams {
+            timezone: Some("UTC"),
+            default_timezone: Some(kolkata),
+            ..Default::default()
+        });
+        assert_eq!(asked, utc, "a given timezone wins over the default");
+        assert!(matches!(
+            ReportRequest::parse(ReportParams {
+                timezone: Some("Mars/Base"),
+                default_timezone: Some(kolkata),
+                ..Default::default()
+            }),
+            Err(RequestError::Invalid(m)) if m.starts_with("timezone")
+        ));
     }
 }

@@ -79,6 +79,7 @@ fn flash_text(code: &str) -> Option<Flash> {
         "partner_saved" => ("ok", "Partner saved."),
         "conversions_changed" => ("ok", "Conversions updated. Reports show the change now."),
         "nothing_selected" => ("info", "Select at least one conversion first."),
+        "brand_timezone_set" => ("ok", "Time zone saved."),
         "key_revoked" => (
             "ok",
             "Key revoked. API calls with it are refused from now on.",

@@ -3,6 +3,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod brand;
+mod clicks;
 mod conversions;
 mod docs;
 mod edges;

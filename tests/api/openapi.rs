@@ -39,7 +39,7 @@ fn every_operation_is_documented() {
             }
         }
     }
-    assert_eq!(n, 13, "every operation of the API");
+    assert_eq!(n, 17, "every operation of the API");
     for schema in [
         "Offer",
         "CreateOffer",
@@ -51,6 +51,9 @@ fn every_operation_is_documented() {
         "CreateConversion",
         "UpdateConversion",
         "ReportRow",
+        "Brand",
+        "UpdateBrand",
+        "Click",
         "Error",
     ] {
         assert!(

@@ -24,6 +24,7 @@ async fn brands_are_isolated() {
         format!("/api/v1/offers/{offer}"),
         format!("/api/v1/partners/{partner}"),
         format!("/api/v1/conversions/{conv_id}"),
+        format!("/api/v1/clicks/{cid}"),
     ] {
         let r = app.get(&b, &path).await;
         assert_eq!(r.status, 404, "{path}: another brand's rows do not exist");
@@ -60,7 +61,12 @@ async fn brands_are_isolated() {
         404
     );
 
-    for list in ["/api/v1/offers", "/api/v1/partners", "/api/v1/conversions"] {
+    for list in [
+        "/api/v1/offers",
+        "/api/v1/partners",
+        "/api/v1/conversions",
+        "/api/v1/clicks",
+    ] {
         let r = app.get(&b, list).await;
         assert_eq!(r.status, 200);
         assert_eq!(r.json["data"], json!([]), "{list}");

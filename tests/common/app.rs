@@ -225,6 +225,21 @@ impl TestApp {
             .expect("click_id in Location")
     }
 
+    /// The id of the brand named `name`.
+    pub fn brand_id(&self, name: &str) -> i64 {
+        let conn = self.state.pool.get().unwrap();
+        conn.query_row("SELECT id FROM brands WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    }
+
+    /// Record `click` through the writer, as the redirect handler does, but at the time and
+    /// with the visitor the test chooses.
+    pub async fn record_click(&self, click: trcker::domain::click::ClickRow) {
+        assert!(self.state.writer.submit_click(click).await.is_ok());
+    }
+
     pub fn count(&self, sql: &str) -> i64 {
         let conn = self.state.pool.get().unwrap();
         conn.query_row(sql, [], |r| r.get(0)).unwrap()
@@ -233,4 +248,28 @@ impl TestApp {
 
 pub fn offer_body(name: &str) -> Value {
     serde_json::json!({"name": name, "destination_url": "https://shop.example.com/l?x=1", "payout": 12.5})
+}
+
+/// A click of `brand_id` on `offer`/`partner` (USD) at `at`, with `id` and sub1; the visitor
+/// and the rest fixed (`203.0.113.9`, `agent/1`, no referer, unique).
+pub fn click_row(
+    brand_id: i64,
+    (offer, partner): (i64, i64),
+    id: &str,
+    at: i64,
+    sub1: Option<&str>,
+) -> trcker::domain::click::ClickRow {
+    trcker::domain::click::ClickRow {
+        id: id.to_string(),
+        brand_id: brand_id.into(),
+        offer_id: offer,
+        partner_id: partner,
+        currency: "USD".into(),
+        created_at: at,
+        subs: [sub1.map(String::from), None, None, None, None],
+        ip: "203.0.113.9".into(),
+        user_agent: "agent/1".into(),
+        referer: None,
+        is_unique: true,
+    }
 }

@@ -24,8 +24,7 @@ const BRAND_COOKIE: &str = "trcker_brand";
 
 /// The brand's zone: every date on its pages is in it.
 pub fn zone(b: &Brand) -> Tz {
-    let _ = b;
-    Tz::UTC
+    b.timezone
 }
 
 /// What every dashboard page starts from: the brand of the path (404 when there is none) and

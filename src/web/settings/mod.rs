@@ -75,6 +75,10 @@ pub fn mount(route: Route) -> Route {
         )
         .at("/settings/brands/:id", secured(post(brands::rename)))
         .at(
+            "/settings/brands/:id/timezone",
+            secured(post(brands::set_timezone)),
+        )
+        .at(
             "/settings/api-keys",
             secured(get(keys::list).post(keys::generate)),
         )
