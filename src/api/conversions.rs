@@ -311,6 +311,7 @@ impl ConversionsApi {
             event: event.0,
             click_id: click_id.0,
             transaction_id: transaction_id.0,
+            search: None,
             from: parse_time("from", from.0, DateEdge::Start)?,
             to: parse_time("to", to.0, DateEdge::End)?,
         };

@@ -46,6 +46,43 @@ pub fn find(conn: &Connection, brand_id: BrandId, id: &str) -> StoreResult<Optio
         .optional()?)
 }
 
+/// A click as the dashboard shows it beside the conversion that credits it.
+#[derive(Debug, Clone)]
+pub struct Click {
+    pub id: String,
+    pub offer_id: i64,
+    pub partner_id: i64,
+    pub created_at: i64,
+    pub subs: [Option<String>; 5],
+    pub ip: String,
+    pub user_agent: String,
+    pub referer: Option<String>,
+    pub is_unique: bool,
+}
+
+/// The whole row of click `id` of the brand, if it is stored.
+pub fn get(conn: &Connection, brand_id: BrandId, id: &str) -> StoreResult<Option<Click>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, offer_id, partner_id, created_at, sub1, sub2, sub3, sub4, sub5, ip,
+             user_agent, referer, is_unique FROM clicks WHERE id = ?1 AND brand_id = ?2",
+        )?
+        .query_row(params![id, brand_id], |r| {
+            Ok(Click {
+                id: r.get(0)?,
+                offer_id: r.get(1)?,
+                partner_id: r.get(2)?,
+                created_at: r.get(3)?,
+                subs: [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
+                ip: r.get(9)?,
+                user_agent: r.get(10)?,
+                referer: r.get(11)?,
+                is_unique: r.get(12)?,
+            })
+        })
+        .optional()?)
+}
+
 /// Visits seen since `since`, to rebuild the unique-click window after a restart.
 pub fn recent_visits(
     conn: &Connection,
