@@ -2,11 +2,12 @@
 //! write through the same domain rules and store functions as the API (and the writer for
 //! conversions), so a number or a rule exists once.
 
+mod conversions;
 mod overview;
 mod range;
 
 use chrono_tz::Tz;
-use poem::{Request, Response, Route, get, handler};
+use poem::{Request, Response, Route, get, handler, post};
 
 use crate::domain::ids::BrandId;
 use crate::state::AppState;
@@ -117,4 +118,12 @@ pub fn mount(route: Route) -> Route {
     route
         .at("/", secured(get(home)))
         .at("/b/:brand", secured(get(overview::page)))
+        // Conversions
+        .at("/b/:brand/conversions", secured(get(conversions::list)))
+        .at("/b/:brand/conversions/bulk", secured(post(conversions::bulk)))
+        .at("/b/:brand/conversions/:id", secured(get(conversions::detail)))
+        .at(
+            "/b/:brand/conversions/:id/status",
+            secured(post(conversions::set_status)),
+        )
 }
