@@ -492,12 +492,14 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, status: &Status, me
                 .count() as u64;
             let conversions = batch
                 .iter()
-                .filter(|j| matches!(
+                .filter(|j| {
+                    matches!(
                         j,
                         Job::Conversion { .. }
                             | Job::ConversionStatus { .. }
                             | Job::ConversionStatuses { .. }
-                    ))
+                    )
+                })
                 .count() as u64;
             metrics.batch(clicks, conversions, started);
             for job in batch.drain(..) {

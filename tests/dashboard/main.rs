@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod conversions;
 mod overview;
 
 use common::TestApp;

@@ -147,11 +147,11 @@ fn kept_query(raw: Option<&str>) -> String {
     query_string(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
-/// Every offer and partner of the brand, `(id, name)`, newest first.
-fn names(
-    c: &crate::db::Conn,
-    brand: BrandId,
-) -> StoreResult<(Vec<(i64, String)>, Vec<(i64, String)>)> {
+/// `(id, name)` of offers or partners, newest first.
+type Names = Vec<(i64, String)>;
+
+/// Every offer and partner of the brand.
+fn names(c: &crate::db::Conn, brand: BrandId) -> StoreResult<(Names, Names)> {
     let mut all_offers = Vec::new();
     let mut before = None;
     loop {
@@ -279,7 +279,11 @@ pub async fn list(
 
     // The query strings: the filters as taken, then with the page's position.
     let custom = preset == Some(Preset::Custom);
-    let range_value = if preset.is_some() { q.range.as_str() } else { "" };
+    let range_value = if preset.is_some() {
+        q.range.as_str()
+    } else {
+        ""
+    };
     // The date fields show the range's dates; only a custom range carries them in links.
     let (from_text, to_text) = match period {
         Some(p) => (p.from.to_string(), p.to.to_string()),
@@ -414,10 +418,7 @@ pub async fn bulk(
     }
     admin.check_csrf(&csrf)?;
     let ctx = Ctx::load(req, admin, brand_id, "Conversions", "conversions").await?;
-    let back = format!(
-        "/b/{brand_id}/conversions{}",
-        kept_query(req.uri().query())
-    );
+    let back = format!("/b/{brand_id}/conversions{}", kept_query(req.uri().query()));
     if bad_id {
         return Err(not_found());
     }

@@ -120,8 +120,14 @@ pub fn mount(route: Route) -> Route {
         .at("/b/:brand", secured(get(overview::page)))
         // Conversions
         .at("/b/:brand/conversions", secured(get(conversions::list)))
-        .at("/b/:brand/conversions/bulk", secured(post(conversions::bulk)))
-        .at("/b/:brand/conversions/:id", secured(get(conversions::detail)))
+        .at(
+            "/b/:brand/conversions/bulk",
+            secured(post(conversions::bulk)),
+        )
+        .at(
+            "/b/:brand/conversions/:id",
+            secured(get(conversions::detail)),
+        )
         .at(
             "/b/:brand/conversions/:id/status",
             secured(post(conversions::set_status)),
