@@ -298,6 +298,7 @@ impl ConversionsApi {
             event: event.0,
             click_id: click_id.0,
             transaction_id: transaction_id.0,
+            search: None,
             from,
             to,
         };

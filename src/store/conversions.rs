@@ -21,6 +21,8 @@ pub struct Filter {
     pub event: Option<String>,
     pub click_id: Option<String>,
     pub transaction_id: Option<String>,
+    /// Matches the transaction id or the click id, exactly (the dashboard's search box).
+    pub search: Option<String>,
     pub from: Option<i64>,
     pub to: Option<i64>,
 }
@@ -174,6 +176,23 @@ pub fn set_status(
     Ok((before, after))
 }
 
+/// Change the status of every conversion in `ids` (all of `brand_id`), in order; the rows
+/// as they now are. Stops at the first id that is unknown to the brand (`NotFound`): the caller
+/// runs this in a savepoint and drops `rollups` on an error, so nothing of it is kept.
+pub fn set_statuses(
+    conn: &Connection,
+    brand_id: BrandId,
+    ids: &[i64],
+    status: ConversionStatus,
+    rollups: &mut Pending,
+) -> StoreResult<Vec<Conversion>> {
+    let mut changed = Vec::with_capacity(ids.len());
+    for &id in ids {
+        changed.push(set_status(conn, brand_id, id, status, rollups)?.1);
+    }
+    Ok(changed)
+}
+
 pub fn list(
     conn: &Connection,
     brand_id: BrandId,
@@ -188,6 +207,7 @@ pub fn list(
          AND (?6 IS NULL OR click_id = ?6) AND (?7 IS NULL OR transaction_id = ?7)
          AND (?8 IS NULL OR occurred_at >= ?8) AND (?9 IS NULL OR occurred_at <= ?9)
          AND (?10 IS NULL OR id < ?10)
+         AND (?12 IS NULL OR transaction_id = ?12 OR click_id = ?12)
          ORDER BY id DESC LIMIT ?11"
     ))?;
     let rows = stmt
@@ -203,7 +223,8 @@ pub fn list(
                 f.from,
                 f.to,
                 before_id,
-                limit + 1
+                limit + 1,
+                f.search
             ],
             row,
         )?

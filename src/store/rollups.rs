@@ -117,6 +117,13 @@ impl Pending {
         );
     }
 
+    /// Take over `other`'s deltas (a group of writes that succeeded as a whole).
+    pub fn merge(&mut self, other: Pending) {
+        for (k, m) in other.deltas {
+            self.deltas.entry(k).or_default().add(&m);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.deltas.is_empty()
     }

@@ -57,6 +57,13 @@ enum Job {
         status: ConversionStatus,
         done: Slot<Conversion>,
     },
+    /// Many status changes at once: all of them or none (one savepoint).
+    ConversionStatuses {
+        brand_id: BrandId,
+        ids: Vec<i64>,
+        status: ConversionStatus,
+        done: Slot<Vec<Conversion>>,
+    },
     /// A one-row update for /healthz: proof that a commit still reaches the disk.
     Probe {
         done: Slot<()>,
@@ -103,6 +110,7 @@ impl Job {
             Job::Click { done, .. } | Job::Probe { done } => done.answer(),
             Job::Conversion { done, .. } => done.answer(),
             Job::ConversionStatus { done, .. } => done.answer(),
+            Job::ConversionStatuses { done, .. } => done.answer(),
         }
     }
 
@@ -111,6 +119,7 @@ impl Job {
             Job::Click { done, .. } | Job::Probe { done } => done.refuse(),
             Job::Conversion { done, .. } => done.refuse(),
             Job::ConversionStatus { done, .. } => done.refuse(),
+            Job::ConversionStatuses { done, .. } => done.refuse(),
         }
     }
 }
@@ -292,6 +301,24 @@ impl Writer {
         self.submit(job, rx).await
     }
 
+    /// Change the status of every conversion in `ids`, all or nothing: one id unknown to the
+    /// brand (`NotFound`) and none changes. The conversions as they now are.
+    pub async fn submit_statuses(
+        &self,
+        brand_id: BrandId,
+        ids: Vec<i64>,
+        status: ConversionStatus,
+    ) -> Result<Vec<Conversion>, WriteError> {
+        let (done, rx) = Slot::new();
+        let job = Job::ConversionStatuses {
+            brand_id,
+            ids,
+            status,
+            done,
+        };
+        self.submit(job, rx).await
+    }
+
     /// Commit a one-row update: proof that a write still reaches the disk.
     pub async fn probe(&self) -> Result<(), WriteError> {
         let (done, rx) = Slot::new();
@@ -369,6 +396,22 @@ fn apply(conn: &Connection, job: &mut Job, rollups: &mut Pending) {
                 conversions::set_status(conn, *brand_id, *id, *status, rollups)
                     .map(|(_, after)| after)
             }))
+        }
+        Job::ConversionStatuses {
+            brand_id,
+            ids,
+            status,
+            done,
+        } => {
+            // The group's deltas join the batch's only when the whole group is kept.
+            let mut own = Pending::default();
+            let r = savepoint(conn, || {
+                conversions::set_statuses(conn, *brand_id, ids, *status, &mut own)
+            });
+            if r.is_ok() {
+                rollups.merge(own);
+            }
+            done.result = Some(r);
         }
         Job::Probe { done } => {
             done.result = Some(
@@ -449,7 +492,14 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, status: &Status, me
                 .count() as u64;
             let conversions = batch
                 .iter()
-                .filter(|j| matches!(j, Job::Conversion { .. } | Job::ConversionStatus { .. }))
+                .filter(|j| {
+                    matches!(
+                        j,
+                        Job::Conversion { .. }
+                            | Job::ConversionStatus { .. }
+                            | Job::ConversionStatuses { .. }
+                    )
+                })
                 .count() as u64;
             metrics.batch(clicks, conversions, started);
             for job in batch.drain(..) {

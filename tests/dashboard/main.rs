@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod conversions;
 mod offers;
 mod overview;
 mod partners;

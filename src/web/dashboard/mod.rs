@@ -2,6 +2,7 @@
 //! write through the same domain rules and store functions as the API (and the writer for
 //! conversions), so a number or a rule exists once.
 
+mod conversions;
 mod forms;
 mod numbers;
 mod offers;
@@ -10,7 +11,7 @@ mod partners;
 mod range;
 
 use chrono_tz::Tz;
-use poem::{Request, Response, Route, get, handler};
+use poem::{Request, Response, Route, get, handler, post};
 
 use crate::domain::ids::BrandId;
 use crate::state::AppState;
@@ -147,5 +148,19 @@ pub fn mount(route: Route) -> Route {
         .at(
             "/b/:brand/partners/:id/status",
             secured(get(partners::confirm_status).post(partners::set_status)),
+        )
+        // Conversions
+        .at("/b/:brand/conversions", secured(get(conversions::list)))
+        .at(
+            "/b/:brand/conversions/bulk",
+            secured(post(conversions::bulk)),
+        )
+        .at(
+            "/b/:brand/conversions/:id",
+            secured(get(conversions::detail)),
+        )
+        .at(
+            "/b/:brand/conversions/:id/status",
+            secured(post(conversions::set_status)),
         )
 }
