@@ -4,6 +4,7 @@ pub mod auth;
 pub mod body;
 pub mod conversions;
 pub mod errors;
+pub mod export;
 pub mod offers;
 pub mod pagination;
 pub mod partners;
