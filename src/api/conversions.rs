@@ -1,5 +1,8 @@
 //! `/conversions`: the server-side postback, list, get, and status changes.
 
+use std::sync::Arc;
+
+use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -9,9 +12,12 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use super::auth::BrandKey;
 use super::body::JsonBody;
 use super::errors::ApiError;
+use super::export::{Answer, Csv, CsvDoc, Format, wants_csv};
 use super::{ApiTags, pagination};
 use crate::domain::attribution::Attribution;
 use crate::domain::conversion::{self as domain, NewConversion};
+use crate::domain::export;
+use crate::domain::ids::BrandId;
 use crate::domain::money::Money;
 use crate::domain::time::to_rfc3339;
 use crate::state::AppState;
@@ -64,27 +70,46 @@ pub struct Conversion {
     pub created_at: String,
 }
 
+/// The example conversion, for the JSON and the CSV examples alike.
+fn example_conversion() -> domain::Conversion {
+    domain::Conversion {
+        id: 42,
+        brand_id: crate::domain::ids::BrandId::new(1),
+        click_id: Some("01JDQ7ZK3M8XW2V5T9R4B6N1CE".into()),
+        offer_id: 1,
+        partner_id: 7,
+        event: "purchase".into(),
+        amount: Some(Money(12_000)),
+        payout: Money(1_250),
+        currency: "USD".into(),
+        status: crate::domain::status::ConversionStatus::Approved,
+        transaction_id: Some("order-1001".into()),
+        subs: [Some("newsletter".into()), None, None, None, None],
+        // 2026-11-24T19:09:24Z and a second later.
+        occurred_at: 1_795_547_364,
+        created_at: 1_795_547_365,
+    }
+}
+
 impl Example for Conversion {
     fn example() -> Self {
-        Conversion {
-            id: 42,
-            click_id: Some("01JDQ7ZK3M8XW2V5T9R4B6N1CE".into()),
-            offer_id: 1,
-            partner_id: 7,
-            event: "purchase".into(),
-            amount: Some(120.0),
-            payout: 12.5,
-            currency: "USD".into(),
-            status: ConversionStatus::Approved,
-            transaction_id: Some("order-1001".into()),
-            sub1: Some("newsletter".into()),
-            sub2: None,
-            sub3: None,
-            sub4: None,
-            sub5: None,
-            occurred_at: "2026-11-24T19:09:24Z".into(),
-            created_at: "2026-11-24T19:09:25Z".into(),
-        }
+        to_api(example_conversion())
+    }
+}
+
+/// The CSV answer of `GET /conversions`.
+pub struct ConversionsCsv;
+
+impl CsvDoc for ConversionsCsv {
+    const DESCRIPTION: &'static str = "Every conversion matching the filters, newest first, not \
+        paginated (`limit` and `cursor` are ignored): a header row of `Conversion`'s fields in \
+        schema order, then one record per conversion (RFC 4180). Money as plain decimals \
+        (`12.50`), timestamps as in JSON, empty cells for null.";
+
+    fn example() -> String {
+        let mut table = export::conversions_header();
+        table.extend(export::conversions_csv(&[example_conversion()]));
+        String::from_utf8_lossy(&table).into_owned()
     }
 }
 
@@ -187,6 +212,36 @@ pub enum ConversionRecorded {
 /// 2000-01-01T00:00:00Z.
 const EARLIEST_OCCURRED_AT: i64 = 946_684_800;
 
+/// Every conversion `filter` matches as a streamed CSV table: keyset batches of
+/// `EXPORT_BATCH`, newest first, each read on the blocking pool when the one before is sent.
+async fn export_csv(
+    state: AppState,
+    brand: BrandId,
+    filter: Filter,
+) -> Result<Csv<ConversionsCsv>, ApiError> {
+    let filter = Arc::new(filter);
+    let read = {
+        let filter = filter.clone();
+        move |c: &mut crate::db::Conn, before: Option<i64>| {
+            let rows = store::batch(c, brand, &filter, before, store::EXPORT_BATCH)?;
+            let more = rows.len() == store::EXPORT_BATCH as usize;
+            let cursor = rows.last().map(|r| r.id).filter(|_| more);
+            Ok((export::conversions_csv(&rows), cursor))
+        }
+    };
+    let first = read.clone();
+    let (mut table, cursor) = state.db(move |c| first(c, None)).await?;
+    let mut head = export::conversions_header();
+    head.append(&mut table);
+    Ok(Csv::streamed(
+        "conversions.csv",
+        state,
+        head,
+        cursor,
+        move |c, before| read(c, Some(before)),
+    ))
+}
+
 pub struct ConversionsApi;
 
 #[OpenApi(tag = "ApiTags::Conversions")]
@@ -258,6 +313,9 @@ impl ConversionsApi {
     /// Newest first. Filters combine; `from`/`to` apply to `occurred_at` and take RFC 3339
     /// times or `YYYY-MM-DD` dates (UTC, whole days). An id of another brand simply matches
     /// nothing.
+    ///
+    /// With `Accept: text/csv` or `format=csv` the answer is every matching conversion as CSV
+    /// (`text/csv; charset=utf-8`), streamed, not paginated: `limit` and `cursor` are ignored.
     #[oai(
         path = "/conversions",
         method = "get",
@@ -271,6 +329,7 @@ impl ConversionsApi {
         &self,
         auth: BrandKey,
         state: Data<&AppState>,
+        req: &Request,
         offer_id: Query<Option<i64>>,
         partner_id: Query<Option<i64>>,
         status: Query<Option<ConversionStatus>>,
@@ -286,10 +345,11 @@ impl ConversionsApi {
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> Result<Json<ConversionList>, ApiError> {
+        /// `json` (default) or `csv`: every match as CSV, not paginated, as with
+        /// `Accept: text/csv` (which this parameter overrides).
+        format: Query<Option<Format>>,
+    ) -> Result<Answer<Json<ConversionList>, ConversionsCsv>, ApiError> {
         let brand = auth.0.brand_id;
-        let limit = pagination::limit(limit.0)?;
-        let before = pagination::cursor(cursor.0.as_deref())?;
         let (from, to) = pagination::time_range(from.0.as_deref(), to.0.as_deref())?;
         let filter = Filter {
             offer_id: offer_id.0,
@@ -302,15 +362,22 @@ impl ConversionsApi {
             from,
             to,
         };
+        if wants_csv(format.0, req) {
+            return Ok(Answer::Csv(
+                export_csv(state.0.clone(), brand, filter).await?,
+            ));
+        }
+        let limit = pagination::limit(limit.0)?;
+        let before = pagination::cursor(cursor.0.as_deref())?;
         let page = state
             .db(move |c| store::list(c, brand, &filter, before, limit))
             .await?;
         let next = pagination::next(page.has_more, page.rows.last().map(|c| c.id));
-        Ok(Json(ConversionList {
+        Ok(Answer::Json(Json(ConversionList {
             data: page.rows.into_iter().map(to_api).collect(),
             has_more: page.has_more,
             next_cursor: next,
-        }))
+        })))
     }
 
     /// Get a conversion

@@ -6,6 +6,7 @@ pub mod brand;
 pub mod clicks;
 pub mod conversions;
 pub mod errors;
+pub mod export;
 pub mod offers;
 pub mod pagination;
 pub mod partners;

@@ -1,5 +1,6 @@
 //! `/reports`: clicks, conversions, revenue and payout grouped by time and dimensions.
 
+use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::types::Example;
@@ -9,10 +10,11 @@ use serde::Serialize;
 use super::ApiTags;
 use super::auth::BrandKey;
 use super::errors::ApiError;
+use super::export::{Answer, Csv, CsvDoc, Format, wants_csv};
 use super::serde_json_payload::SerdeJson;
+use crate::domain::export::report_csv;
 use crate::domain::money::Money;
-use crate::domain::report::Metrics;
-use crate::domain::report::TimeGrain;
+use crate::domain::report::{Metrics, Row, TimeGrain, shown_ratio};
 use crate::domain::report_request::{ReportParams, ReportRequest, RequestError};
 use crate::state::AppState;
 use crate::store::brands;
@@ -87,11 +89,6 @@ pub struct Report {
     pub totals: Vec<ReportTotal>,
 }
 
-fn round(x: f64, places: i32) -> f64 {
-    let f = 10f64.powi(places);
-    (x * f).round() / f
-}
-
 fn metrics(m: &Metrics) -> ReportMetrics {
     ReportMetrics {
         clicks: m.clicks,
@@ -100,36 +97,74 @@ fn metrics(m: &Metrics) -> ReportMetrics {
         pending_conversions: m.pending_conversions,
         revenue: Money(m.revenue).to_json(),
         payout: Money(m.payout).to_json(),
-        conversion_rate: round(m.conversion_rate(), 6),
-        epc: round(m.epc(), 6),
+        conversion_rate: shown_ratio(m.conversion_rate()),
+        epc: shown_ratio(m.epc()),
+    }
+}
+
+/// A report row as `/reports` shows it: the bucket in the column of the report's time grain.
+fn report_row(time: Option<TimeGrain>, r: Row) -> ReportRow {
+    let t = |g: TimeGrain| {
+        if time == Some(g) {
+            r.time.clone()
+        } else {
+            None
+        }
+    };
+    let [sub1, sub2, sub3, sub4, sub5] = r.subs;
+    ReportRow {
+        hour: t(TimeGrain::Hour),
+        day: t(TimeGrain::Day),
+        week: t(TimeGrain::Week),
+        month: t(TimeGrain::Month),
+        offer_id: r.offer_id,
+        partner_id: r.partner_id,
+        sub1,
+        sub2,
+        sub3,
+        sub4,
+        sub5,
+        currency: r.currency,
+        metrics: metrics(&r.metrics),
+    }
+}
+
+/// The example row (`group_by=day,offer`), for the JSON and the CSV examples alike.
+fn example_row() -> Row {
+    Row {
+        time: Some("2026-11-01".into()),
+        offer_id: Some(1),
+        partner_id: None,
+        subs: Default::default(),
+        currency: "USD".into(),
+        metrics: Metrics {
+            clicks: 100,
+            unique_clicks: 80,
+            conversions: 5,
+            pending_conversions: 1,
+            revenue: 25_000,
+            payout: 2_500,
+            ..Metrics::default()
+        },
     }
 }
 
 impl Example for ReportRow {
     fn example() -> Self {
-        ReportRow {
-            hour: None,
-            day: Some("2026-11-01".into()),
-            week: None,
-            month: None,
-            offer_id: Some(1),
-            partner_id: None,
-            sub1: None,
-            sub2: None,
-            sub3: None,
-            sub4: None,
-            sub5: None,
-            currency: "USD".into(),
-            metrics: metrics(&Metrics {
-                clicks: 100,
-                unique_clicks: 80,
-                conversions: 5,
-                pending_conversions: 1,
-                revenue: 25_000,
-                payout: 2_500,
-                ..Metrics::default()
-            }),
-        }
+        report_row(Some(TimeGrain::Day), example_row())
+    }
+}
+
+/// The CSV answer of `/reports`.
+pub struct ReportCsv;
+
+impl CsvDoc for ReportCsv {
+    const DESCRIPTION: &'static str = "The `data` rows (no totals), in the same order: a header \
+        row of `ReportRow`'s fields in schema order, then one record per row (RFC 4180). Money \
+        as plain decimals (`250.00`), empty cells for null.";
+
+    fn example() -> String {
+        String::from_utf8_lossy(&report_csv(Some(TimeGrain::Day), &[example_row()])).into_owned()
     }
 }
 
@@ -144,6 +179,9 @@ impl ReportsApi {
     /// (one of these at most), `offer`, `partner`, `sub1`…`sub5`. Every time bucket of the range appears, in order, zeros
     /// included; other groups appear where they have data. Rows and totals are split by
     /// currency. `conversions`, `revenue` and `payout` count approved conversions only.
+    ///
+    /// With `Accept: text/csv` or `format=csv` the answer is the `data` rows as CSV
+    /// (`text/csv; charset=utf-8`), without totals.
     #[oai(path = "/reports", method = "get", operation_id = "getReport")]
     #[allow(
         clippy::too_many_arguments,
@@ -153,6 +191,7 @@ impl ReportsApi {
         &self,
         auth: BrandKey,
         state: Data<&AppState>,
+        req: &Request,
         /// First day, `YYYY-MM-DD` within 1970-01-01..9999-12-31 (default 6 days before `to`).
         from: Query<Option<String>>,
         /// Last day, inclusive, `YYYY-MM-DD` within 1970-01-01..9999-12-31 (default today).
@@ -163,7 +202,10 @@ impl ReportsApi {
         group_by: Query<Option<String>>,
         /// IANA zone name, e.g. `Asia/Kolkata` (default the brand's `timezone`, see `GET /brand`).
         timezone: Query<Option<String>>,
-    ) -> Result<SerdeJson<Report>, ApiError> {
+        /// `json` (default) or `csv`: the `data` rows as CSV, as with `Accept: text/csv`
+        /// (which this parameter overrides).
+        format: Query<Option<Format>>,
+    ) -> Result<Answer<SerdeJson<Report>, ReportCsv>, ApiError> {
         let brand = auth.0.brand_id;
         // Without `timezone`, the brand's own zone (`PATCH /brand`).
         let default_timezone = match timezone.0 {
@@ -183,36 +225,18 @@ impl ReportsApi {
             RequestError::Malformed(m) => ApiError::invalid_request(m),
             RequestError::Invalid(m) => ApiError::validation(m),
         })?;
-        let group = request.group.clone();
+        let time = request.group.time;
+        if wants_csv(format.0, req) {
+            let table = state
+                .db(move |c| Ok(report_csv(time, &store::report(c, brand, &request)?.rows)))
+                .await?;
+            return Ok(Answer::Csv(Csv::bytes("report.csv", table)));
+        }
         let built = state.db(move |c| store::report(c, brand, &request)).await?;
         let data = built
             .rows
             .into_iter()
-            .map(|r| {
-                let t = |g: TimeGrain| {
-                    if group.time == Some(g) {
-                        r.time.clone()
-                    } else {
-                        None
-                    }
-                };
-                let [sub1, sub2, sub3, sub4, sub5] = r.subs;
-                ReportRow {
-                    hour: t(TimeGrain::Hour),
-                    day: t(TimeGrain::Day),
-                    week: t(TimeGrain::Week),
-                    month: t(TimeGrain::Month),
-                    offer_id: r.offer_id,
-                    partner_id: r.partner_id,
-                    sub1,
-                    sub2,
-                    sub3,
-                    sub4,
-                    sub5,
-                    currency: r.currency,
-                    metrics: metrics(&r.metrics),
-                }
-            })
+            .map(|r| report_row(time, r))
             .collect();
         let totals = built
             .totals
@@ -222,6 +246,6 @@ impl ReportsApi {
                 metrics: metrics(m),
             })
             .collect();
-        Ok(SerdeJson(Report { data, totals }))
+        Ok(Answer::Json(SerdeJson(Report { data, totals })))
     }
 }

@@ -6,6 +6,7 @@ pub mod click_ids;
 pub mod conversion;
 pub mod currency;
 pub mod email;
+pub mod export;
 pub mod ids;
 pub mod macros;
 pub mod money;

@@ -10,6 +10,11 @@ use chrono_tz::Tz;
 /// minutes, so they re-bucket exactly into any zone's hours, days, weeks and months.
 pub const BUCKET_SECS: i64 = 900;
 
+/// A ratio (`conversion_rate`, `epc`) as `/reports` and its CSV show it: to 6 places.
+pub fn shown_ratio(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
 /// Which non-time dimensions the query groups by.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Dims {

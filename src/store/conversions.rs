@@ -200,13 +200,34 @@ pub fn list(
     before_id: Option<i64>,
     limit: u32,
 ) -> StoreResult<Page<Conversion>> {
+    Ok(paginate(
+        batch(conn, brand_id, f, before_id, limit + 1)?,
+        limit,
+    ))
+}
+
+/// Rows an export reads at a time: a batch of conversions is about 200 KB of CSV.
+pub const EXPORT_BATCH: u32 = 1_000;
+
+/// Up to `size` conversions matching `f` with ids below `before_id` (all when `None`), newest
+/// first: one keyset page. A CSV export reads every match this way, `EXPORT_BATCH` at a time,
+/// each batch continuing below the last id of the one before. `id < ?` is always a real bound
+/// (not `?10 IS NULL OR …`), so SQLite seeks `conversions_brand` to it: a page deep in a
+/// million rows costs what the first one does, and an export reads each row once.
+pub fn batch(
+    conn: &Connection,
+    brand_id: BrandId,
+    f: &Filter,
+    before_id: Option<i64>,
+    size: u32,
+) -> StoreResult<Vec<Conversion>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM conversions WHERE brand_id = ?1
          AND (?2 IS NULL OR offer_id = ?2) AND (?3 IS NULL OR partner_id = ?3)
          AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR event = ?5)
          AND (?6 IS NULL OR click_id = ?6) AND (?7 IS NULL OR transaction_id = ?7)
          AND (?8 IS NULL OR occurred_at >= ?8) AND (?9 IS NULL OR occurred_at <= ?9)
-         AND (?10 IS NULL OR id < ?10)
+         AND id < ?10
          AND (?12 IS NULL OR transaction_id = ?12 OR click_id = ?12)
          ORDER BY id DESC LIMIT ?11"
     ))?;
@@ -222,12 +243,12 @@ pub fn list(
                 f.transaction_id,
                 f.from,
                 f.to,
-                before_id,
-                limit + 1,
+                before_id.unwrap_or(i64::MAX),
+                size,
                 f.search
             ],
             row,
         )?
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(paginate(rows, limit))
+    Ok(rows)
 }

@@ -9,6 +9,7 @@ mod conversions;
 mod docs;
 mod edges;
 mod errors;
+mod exports;
 mod offers_partners;
 mod openapi;
 mod pagination;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::common::app;
 
 /// Seed: one offer in USD, one in EUR; conversions at fixed times.
-async fn seeded() -> (crate::common::TestApp, String, i64, i64, i64) {
+pub(crate) async fn seeded() -> (crate::common::TestApp, String, i64, i64, i64) {
     let app = app();
     let key = app.key("Acme");
     let (usd, partner) = app
