@@ -8,6 +8,7 @@ mod conversions;
 mod offers;
 mod overview;
 mod partners;
+mod reports;
 
 use common::TestApp;
 use common::pages::text;

@@ -9,6 +9,7 @@ mod offers;
 mod overview;
 mod partners;
 mod range;
+mod reports;
 
 use chrono_tz::Tz;
 use poem::{Request, Response, Route, get, handler, post};
@@ -149,6 +150,8 @@ pub fn mount(route: Route) -> Route {
             "/b/:brand/partners/:id/status",
             secured(get(partners::confirm_status).post(partners::set_status)),
         )
+        .at("/b/:brand/reports", secured(get(reports::page)))
+        .at("/b/:brand/reports.csv", secured(get(reports::csv)))
         // Conversions
         .at("/b/:brand/conversions", secured(get(conversions::list)))
         .at(
