@@ -154,12 +154,12 @@ pub fn forbidden() -> poem::Error {
     )
 }
 
-/// A form body over [`MAX_FORM_BYTES`]: no settings form comes near it.
+/// A form body over [`MAX_FORM_BYTES`]: no form of ours comes near it.
 pub fn too_large() -> poem::Error {
     error_page(
         StatusCode::PAYLOAD_TOO_LARGE,
         "This form is too large",
-        "The server accepts at most 16 KiB from a settings form. Go back, shorten what you typed and try again.",
+        "The server accepts at most 16 KiB from a form. Go back, shorten what you typed and try again.",
     )
 }
 
@@ -191,7 +191,7 @@ pub fn not_found() -> poem::Error {
 
 /// A bug or a database failure: logged (store errors carry no secrets), not shown.
 pub fn internal(e: impl std::fmt::Display) -> poem::Error {
-    tracing::error!(error = %e, "settings page failed");
+    tracing::error!(error = %e, "page failed");
     error_page(
         StatusCode::INTERNAL_SERVER_ERROR,
         "Something went wrong",
@@ -199,7 +199,7 @@ pub fn internal(e: impl std::fmt::Display) -> poem::Error {
     )
 }
 
-/// The most a settings form may send. The largest real one (setup) is well under 3 KiB; the
+/// The most a form may send. The largest real one (setup) is well under 3 KiB; the
 /// cap keeps one request from making the server buffer whatever a client cares to send.
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
