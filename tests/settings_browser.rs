@@ -5,162 +5,16 @@
 //! Also screenshots the keys page: into the target dir, or over `docs/keys-page.png` (the
 //! README's) with `UPDATE_SCREENSHOTS=1`.
 
-use std::net::{SocketAddr, TcpListener as StdListener};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use serde_json::json;
-
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-const EMAIL: &str = "owner@example.com";
-const PASSWORD: &str = "correct horse battery";
-
-/// chromedriver, killed when the test ends however it ends.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_driver() -> (Driver, String) {
-    let port = free_port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let driver = Driver(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "chromedriver did not start listening"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    (driver, format!("http://127.0.0.1:{port}"))
-}
-
-async fn browser(webdriver: &str) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1280,1000"
-            ]
-        }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(webdriver)
-        .await
-        .expect("a WebDriver session with Chromium")
-}
 
 mod common;
 
-/// The real server in-process on a random loopback port, and its setup token; stopped when
-/// the returned value is stopped or dropped.
-async fn start_server(dir: &Path) -> (SocketAddr, String, common::Served) {
-    let state = common::state_in(dir, |_| {});
-    let token = state.setup_token.to_string();
-    let served = common::serve(state).await;
-    (served.addr, token, served)
-}
-
-async fn fill(c: &Client, css: &str, value: &str) {
-    let e = c.find(Locator::Css(css)).await.unwrap();
-    e.clear().await.unwrap();
-    e.send_keys(value).await.unwrap();
-}
-
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
-/// The page's visible text ("" while a navigation swaps the document).
-async fn body_text(c: &Client) -> String {
-    match c
-        .execute(
-            "return document.body ? document.body.innerText : ''",
-            vec![],
-        )
-        .await
-    {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
-async fn path(c: &Client) -> String {
-    c.current_url().await.unwrap().path().to_string()
-}
-
-/// Wait for the navigation a click started to land on `expected` (clicks return before).
-async fn wait_path(c: &Client, expected: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let now = path(c).await;
-        let ready = c.execute("return document.readyState", vec![]).await;
-        if now == expected && ready.is_ok_and(|r| r == "complete") {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still at {now}, expected {expected}: {}",
-            body_text(c).await
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Wait until the page's text contains `needle`.
-async fn wait_text(c: &Client, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !body_text(c).await.contains(needle) {
-        assert!(
-            Instant::now() < deadline,
-            "no {needle:?} in: {}",
-            body_text(c).await
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// A screenshot for people checking the look, under target/tmp (not committed).
-async fn snap(c: &Client, name: &str) {
-    if let Ok(png) = c.screenshot().await {
-        let _ = std::fs::write(Path::new(env!("CARGO_TARGET_TMPDIR")).join(name), png);
-    }
-}
+use common::browser::{
+    body_text, browser, click, docs_screenshot, fill, have_browser, path, snap, start_driver,
+    start_server, wait_path, wait_text,
+};
+use common::pages::{EMAIL, PASSWORD};
 
 async fn offers_status(base: &str, key: &str) -> u16 {
     reqwest::Client::new()
@@ -171,25 +25,6 @@ async fn offers_status(base: &str, key: &str) -> u16 {
         .unwrap()
         .status()
         .as_u16()
-}
-
-/// Whether Chromium and chromedriver are here; without them a test skips, except under CI.
-fn have_browser(test: &str) -> bool {
-    let missing: Vec<&str> = [CHROMEDRIVER, CHROMIUM]
-        .into_iter()
-        .filter(|p| !Path::new(p).exists())
-        .collect();
-    if !missing.is_empty() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but {missing:?} is missing: install the chromium and chromium-driver packages"
-        );
-        eprintln!(
-            "SKIPPED {test}: {missing:?} not installed (apt-get install chromium chromium-driver)"
-        );
-        return false;
-    }
-    true
 }
 
 /// `/docs` sends a Content-Security-Policy whose script-src is only the hash of Scalar's inline
@@ -336,19 +171,8 @@ async fn admin_journey_in_headless_chromium() {
             .await
             .unwrap()
     );
-    c.screenshot()
-        .await
-        .map(|png| {
-            // The README's copy is refreshed on request only, so `cargo test` leaves the tree clean.
-            let out = if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/keys-page.png")
-            } else {
-                Path::new(env!("CARGO_TARGET_TMPDIR")).join("keys-page.png")
-            };
-            std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-            std::fs::write(out, png).unwrap();
-        })
-        .unwrap();
+    // The README's copy is refreshed on request only, so `cargo test` leaves the tree clean.
+    docs_screenshot(&c, "keys-page.png").await;
 
     // A phone-sized window: nothing sticks out sideways (the key table turns into cards).
     c.set_window_size(390, 900).await.unwrap();

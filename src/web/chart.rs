@@ -37,6 +37,18 @@ fn nice_ceiling(max: i64) -> i64 {
     }
 }
 
+/// The label of the grid line at `k` halves of `max`: a bound of 1 or 5 puts the middle line
+/// at 0.5 or 2.5, which integer halving would label 0 or 2.
+fn axis_label(max: i64, k: i64) -> String {
+    let halves = max.saturating_mul(k);
+    let whole = crate::web::format::int(halves / 2);
+    if halves % 2 == 0 {
+        whole
+    } else {
+        format!("{whole}.5")
+    }
+}
+
 /// The SVG, `title` and `desc` included; bars are clicks (left axis), the line conversions
 /// (right axis).
 pub fn svg(points: &[Point], title: &str, desc: &str) -> String {
@@ -63,10 +75,10 @@ pub fn svg(points: &[Point], title: &str, desc: &str) -> String {
             W - RIGHT,
             LEFT - 6.0,
             yy + 4.0,
-            crate::web::format::int(max_clicks * i64::from(k) / 2),
+            axis_label(max_clicks, i64::from(k)),
             W - RIGHT + 6.0,
             yy + 4.0,
-            crate::web::format::int(max_conv * i64::from(k) / 2),
+            axis_label(max_conv, i64::from(k)),
         );
     }
     let bar_w = (slot * 0.7).max(1.0);
@@ -120,6 +132,11 @@ mod tests {
         assert_eq!(nice_ceiling(7), 10);
         assert_eq!(nice_ceiling(101), 200);
         assert_eq!(nice_ceiling(400), 500);
+        assert_eq!(axis_label(5, 1), "2.5");
+        assert_eq!(axis_label(1, 1), "0.5");
+        assert_eq!(axis_label(10, 1), "5");
+        assert_eq!(axis_label(5, 2), "5");
+        assert_eq!(axis_label(5_000, 1), "2,500");
         let pts = vec![
             Point {
                 label: "a<b".into(),

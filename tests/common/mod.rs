@@ -1,4 +1,5 @@
-//! The one test harness: the app in-process (`app`) and the real binary on port 0 (`binary`).
+//! The one test harness: the app in-process (`app`), the real binary on port 0 (`binary`), the
+//! pages over HTTP (`pages`) and in headless Chromium (`browser`).
 #![allow(
     dead_code,
     unused_imports,
@@ -7,6 +8,7 @@
 
 pub mod app;
 pub mod binary;
+pub mod browser;
 pub mod pages;
 
 pub use app::*;
