@@ -21,7 +21,42 @@ pub struct Conversion {
     pub subs: [Option<String>; 5],
     pub occurred_at: i64,
     pub created_at: i64,
+    /// The reason given with the last status change, if any.
+    pub reason: Option<String>,
+    pub updated_at: i64,
 }
+
+/// One entry of a conversion's history: its creation (`from` is `None`) or a status change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub at: i64,
+    pub from: Option<ConversionStatus>,
+    pub to: ConversionStatus,
+    pub reason: Option<String>,
+    /// `key:<key name>`, `admin:<email>`, `system:…`.
+    pub actor: String,
+}
+
+/// Who changes a conversion, as its history names them.
+pub fn key_actor(key_name: &str) -> String {
+    format!("key:{key_name}")
+}
+
+pub fn admin_actor(email: &str) -> String {
+    format!("admin:{email}")
+}
+
+/// A status change the lifecycle does not allow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("conversion {id} can't go from {from} to {to}")]
+pub struct InvalidTransition {
+    pub id: i64,
+    pub from: ConversionStatus,
+    pub to: ConversionStatus,
+}
+
+/// The longest `reason` a status change takes, in characters.
+pub const MAX_REASON_CHARS: usize = 200;
 
 /// A validated postback.
 #[derive(Debug, Clone)]

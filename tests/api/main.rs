@@ -10,6 +10,7 @@ mod docs;
 mod edges;
 mod errors;
 mod exports;
+mod lifecycle;
 mod offers_partners;
 mod openapi;
 mod pagination;
