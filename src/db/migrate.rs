@@ -14,6 +14,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_lifecycle",
         include_str!("migrations/0005_lifecycle.sql"),
     ),
+    ("0006_events", include_str!("migrations/0006_events.sql")),
 ];
 
 /// The schema version this binary brings a database to.

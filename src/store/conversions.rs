@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::offers::Offer;
 use super::rollups::Pending;
-use super::{Page, StoreError, StoreResult, clicks, offers, one, paginate, partners};
+use super::{Page, StoreError, StoreResult, clicks, events, offers, one, paginate, partners};
 use crate::domain::attribution::{Attribution, Refusal};
 use crate::domain::conversion::{Conversion, HistoryEntry, InvalidTransition, NewConversion};
 use crate::domain::money::Money;
@@ -194,6 +194,7 @@ pub fn insert(
     ])?;
     let created = get(conn, brand_id, conn.last_insert_rowid())?;
     record(conn, created.id, ts, None, created.status, None, actor)?;
+    events::conversion(conn, events::CONVERSION_CREATED, &created, ts)?;
     // Last, after everything that can fail: a failed insert leaves no delta behind.
     rollups.conversion(&created, 1);
     Ok((created, true))
@@ -255,6 +256,7 @@ fn apply(
         change.reason.as_deref(),
         &change.actor,
     )?;
+    events::conversion(conn, events::CONVERSION_STATUS_CHANGED, &after, ts)?;
     rollups.conversion(&before, -1);
     rollups.conversion(&after, 1);
     Ok((before, after))

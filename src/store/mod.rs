@@ -4,6 +4,7 @@ pub mod admins;
 pub mod brands;
 pub mod clicks;
 pub mod conversions;
+pub mod events;
 pub mod key_usage;
 pub mod keys;
 pub mod offers;

@@ -9,6 +9,7 @@ mod conversions;
 mod docs;
 mod edges;
 mod errors;
+mod events;
 mod exports;
 mod lifecycle;
 mod offers_partners;
