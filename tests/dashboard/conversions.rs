@@ -546,3 +546,47 @@ async fn a_change_on_the_page_is_in_the_history_as_the_admin() {
     resp.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(dash.statuses("reversed"), 1);
 }
+
+#[tokio::test]
+async fn bulk_with_one_that_cant_change_changes_none() {
+    let dash = Dash::new().await;
+    let (offer, partner) = dash.offer_and_partner("Shoes").await;
+    let pending = dash
+        .conversion(offer, partner, None, "b-1", "pending")
+        .await;
+    let approved = dash
+        .conversion(offer, partner, None, "b-2", "approved")
+        .await;
+    let r = dash
+        .app
+        .patch(
+            &dash.key,
+            &format!("/api/v1/conversions/{approved}"),
+            json!({"status": "reversed"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let csrf = dash.list_csrf().await;
+    let (a, b) = (pending.to_string(), approved.to_string());
+    let resp = dash
+        .app
+        .submit(
+            &format!("/b/{}/conversions/bulk", dash.brand),
+            &dash.session,
+            &[
+                ("csrf", &csrf),
+                ("id", &a),
+                ("id", &b),
+                ("action", "reject"),
+            ],
+        )
+        .await;
+    resp.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(dash.statuses("pending"), 1, "the pending one is unchanged");
+    assert_eq!(dash.statuses("reversed"), 1);
+    assert_eq!(
+        dash.app
+            .count("SELECT COUNT(*) FROM conversion_history WHERE actor LIKE 'admin:%'"),
+        0
+    );
+}
