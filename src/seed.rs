@@ -342,6 +342,8 @@ impl Clicks {
             subs: Default::default(),
             occurred_at,
             created_at: occurred_at,
+            reason: None,
+            updated_at: occurred_at,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Reports read rollups; these tests hold them to aggregation over the raw tables, computed
 //! here independently, for random clicks and conversions (status changes and repeated
-//! `transaction_id`s included) in zones with +05:30, +05:45 and DST offsets.
+//! `transaction_id`s included, and random lifecycle transitions: reversals, refused changes)
+//! in zones with +05:30, +05:45 and DST offsets.
 
 use std::collections::BTreeMap;
 
@@ -64,7 +65,21 @@ enum Op {
     },
 }
 
-const STATUSES: [&str; 3] = ["approved", "pending", "rejected"];
+/// What a postback may send (the first three) and a change may ask for (all four).
+const STATUSES: [&str; 4] = ["approved", "pending", "rejected", "reversed"];
+
+/// The lifecycle's table (API.md), kept here independently of the server's.
+fn may_become(from: &str, to: &str) -> bool {
+    matches!(
+        (from, to),
+        ("pending", "approved")
+            | ("pending", "rejected")
+            | ("approved", "rejected")
+            | ("approved", "reversed")
+            | ("rejected", "approved")
+            | ("rejected", "pending")
+    )
+}
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
@@ -77,7 +92,7 @@ fn op() -> impl Strategy<Value = Op> {
                 click, offer, partner, at, amount_cents, status, txn
             }
         ),
-        2 => (0..1000usize, 0..3usize).prop_map(|(conversion, status)| Op::Status { conversion, status }),
+        3 => (0..1000usize, 0..4usize).prop_map(|(conversion, status)| Op::Status { conversion, status }),
     ]
 }
 
@@ -157,6 +172,7 @@ fn rfc3339(ts: i64) -> String {
 async fn apply<E: Endpoint>(app: &App<E>, ops: &[Op]) {
     let mut clicks: Vec<String> = Vec::new();
     let mut conversions: Vec<i64> = Vec::new();
+    let mut current: std::collections::HashMap<i64, &str> = Default::default();
     for (n, op) in ops.iter().enumerate() {
         match op {
             Op::Click {
@@ -218,6 +234,7 @@ async fn apply<E: Endpoint>(app: &App<E>, ops: &[Op]) {
                     .body_json(&body)
                     .send()
                     .await;
+                let posted = STATUSES[*status];
                 let status = r.0.status().as_u16();
                 assert!(
                     status == 201 || status == 200,
@@ -226,6 +243,7 @@ async fn apply<E: Endpoint>(app: &App<E>, ops: &[Op]) {
                 let id = r.json().await.value().object().get("id").i64();
                 if status == 201 {
                     conversions.push(id);
+                    current.insert(id, posted);
                 } else {
                     assert!(conversions.contains(&id), "a repeat answers the first one");
                 }
@@ -235,13 +253,20 @@ async fn apply<E: Endpoint>(app: &App<E>, ops: &[Op]) {
                     continue;
                 }
                 let id = conversions[conversion % conversions.len()];
-                app.cli
+                let (from, to) = (current[&id], STATUSES[*status]);
+                let r = app
+                    .cli
                     .patch(format!("/api/v1/conversions/{id}"))
                     .header("Authorization", &app.auth)
-                    .body_json(&json!({"status": STATUSES[*status]}))
+                    .body_json(&json!({"status": to}))
                     .send()
-                    .await
-                    .assert_status_is_ok();
+                    .await;
+                if from == to || may_become(from, to) {
+                    r.assert_status_is_ok();
+                    current.insert(id, to);
+                } else {
+                    r.assert_status(poem::http::StatusCode::UNPROCESSABLE_ENTITY);
+                }
             }
         }
     }
@@ -253,6 +278,8 @@ struct M {
     unique: i64,
     conversions: i64,
     pending: i64,
+    rejected: i64,
+    reversed: i64,
     revenue: i64,
     payout: i64,
 }
@@ -323,6 +350,8 @@ fn expected(
             g.unique += m.unique;
             g.conversions += m.conversions;
             g.pending += m.pending;
+            g.rejected += m.rejected;
+            g.reversed += m.reversed;
             g.revenue += m.revenue;
             g.payout += m.payout;
         }
@@ -378,6 +407,8 @@ fn expected(
         let m = M {
             conversions: i64::from(approved),
             pending: i64::from(status == "pending"),
+            rejected: i64::from(status == "rejected"),
+            reversed: i64::from(status == "reversed"),
             revenue: if approved {
                 r.get::<_, Option<i64>>(6).unwrap().unwrap_or(0)
             } else {
@@ -407,6 +438,8 @@ fn metrics(v: &Value) -> M {
         unique: v["unique_clicks"].as_i64().unwrap(),
         conversions: v["conversions"].as_i64().unwrap(),
         pending: v["pending_conversions"].as_i64().unwrap(),
+        rejected: v["rejected_conversions"].as_i64().unwrap(),
+        reversed: v["reversed_conversions"].as_i64().unwrap(),
         revenue: cents("revenue"),
         payout: cents("payout"),
     }

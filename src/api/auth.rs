@@ -23,7 +23,7 @@ use crate::store::keys::{self, KeyOwner};
 pub struct BrandKey(pub KeyOwner);
 
 async fn established(req: &Request, _bearer: Bearer) -> Option<KeyOwner> {
-    req.extensions().get::<KeyOwner>().copied()
+    req.extensions().get::<KeyOwner>().cloned()
 }
 
 pub struct ApiGate {

@@ -21,7 +21,7 @@ use crate::domain::ids::BrandId;
 use crate::domain::money::Money;
 use crate::domain::time::to_rfc3339;
 use crate::state::AppState;
-use crate::store::conversions::{self as store, Filter};
+use crate::store::conversions::{self as store, Change, Filter};
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "lowercase")]
@@ -30,11 +30,13 @@ pub enum ConversionStatus {
     Approved,
     /// Counted in `pending_conversions` only.
     Pending,
-    /// Not counted.
+    /// Counted in `rejected_conversions` only.
     Rejected,
+    /// Approved, then refunded or charged back: counted in `reversed_conversions` only. Final.
+    Reversed,
 }
 
-super::mirror_enum!(ConversionStatus <=> crate::domain::status::ConversionStatus { Approved, Pending, Rejected });
+super::mirror_enum!(ConversionStatus <=> crate::domain::status::ConversionStatus { Approved, Pending, Rejected, Reversed });
 
 /// A sale or other event credited to a partner.
 #[derive(Object, Debug)]
@@ -68,6 +70,11 @@ pub struct Conversion {
     pub sub5: Option<String>,
     pub occurred_at: String,
     pub created_at: String,
+    /// The reason given with the last status change, if any.
+    #[oai(nullable)]
+    pub reason: Option<String>,
+    /// The last change (its creation, if it never changed).
+    pub updated_at: String,
 }
 
 /// The example conversion, for the JSON and the CSV examples alike.
@@ -88,6 +95,8 @@ fn example_conversion() -> domain::Conversion {
         // 2026-11-24T19:09:24Z and a second later.
         occurred_at: 1_795_547_364,
         created_at: 1_795_547_365,
+        reason: None,
+        updated_at: 1_795_547_365,
     }
 }
 
@@ -133,6 +142,8 @@ pub fn to_api(c: domain::Conversion) -> Conversion {
         sub5,
         occurred_at: to_rfc3339(c.occurred_at),
         created_at: to_rfc3339(c.created_at),
+        reason: c.reason,
+        updated_at: to_rfc3339(c.updated_at),
     }
 }
 
@@ -178,16 +189,75 @@ impl Example for CreateConversion {
 }
 
 #[derive(Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct UpdateConversion {
     pub status: ConversionStatus,
+    /// Why, for the conversion's `reason` and history; at most 200 characters.
+    #[oai(validator(max_length = 200))]
+    pub reason: Option<String>,
 }
 
 impl Example for UpdateConversion {
     fn example() -> Self {
         UpdateConversion {
-            status: ConversionStatus::Rejected,
+            status: ConversionStatus::Reversed,
+            reason: Some("chargeback".into()),
         }
+    }
+}
+
+/// Many conversions changed to one status, all or none.
+#[derive(Object)]
+#[oai(example, skip_serializing_if_is_none)]
+pub struct BulkUpdate {
+    /// 1–100 ids of this brand's conversions.
+    #[oai(validator(min_items = 1, max_items = 100))]
+    pub ids: Vec<i64>,
+    pub status: ConversionStatus,
+    /// Why, for each conversion's `reason` and history; at most 200 characters.
+    #[oai(validator(max_length = 200))]
+    pub reason: Option<String>,
+}
+
+impl Example for BulkUpdate {
+    fn example() -> Self {
+        BulkUpdate {
+            ids: vec![41, 42],
+            status: ConversionStatus::Approved,
+            reason: Some("refund window passed".into()),
+        }
+    }
+}
+
+#[derive(Object)]
+pub struct ConversionBatch {
+    pub data: Vec<Conversion>,
+}
+
+/// One change in a conversion's life: its creation (`from` null) or a status change.
+#[derive(Object)]
+pub struct HistoryEntry {
+    pub at: String,
+    #[oai(nullable)]
+    pub from: Option<ConversionStatus>,
+    pub to: ConversionStatus,
+    #[oai(nullable)]
+    pub reason: Option<String>,
+    /// `key:<key name>` or `admin:<email>`.
+    pub actor: String,
+}
+
+#[derive(Object)]
+pub struct ConversionHistory {
+    pub data: Vec<HistoryEntry>,
+}
+
+/// A change as the store takes it, by this request's key.
+fn change(auth: &BrandKey, status: ConversionStatus, reason: Option<String>) -> Change {
+    Change {
+        status: status.into(),
+        reason: reason.filter(|r| !r.is_empty()),
+        actor: domain::key_actor(&auth.0.name),
     }
 }
 
@@ -297,7 +367,7 @@ impl ConversionsApi {
         };
         match state
             .writer
-            .submit_conversion(auth.0.brand_id, input)
+            .submit_conversion(auth.0.brand_id, input, domain::key_actor(&auth.0.name))
             .await?
         {
             (c, true) => {
@@ -402,8 +472,12 @@ impl ConversionsApi {
 
     /// Change a conversion's status
     ///
-    /// Only `status` changes (for example `pending` → `approved` once a refund window has
-    /// passed, or `rejected` for fraud). Reports move the amounts with it.
+    /// `status` and an optional `reason` (for example `pending` → `approved` once a refund
+    /// window has passed, `rejected` for fraud, `reversed` for a chargeback). Allowed:
+    /// `pending` → `approved`/`rejected`, `approved` → `rejected`/`reversed`, `rejected` →
+    /// `approved`/`pending`; `reversed` is final. Anything else is 422 `invalid_transition`;
+    /// the status it already has is a no-op (200, nothing changes). Reports move the amounts
+    /// with it.
     #[oai(
         path = "/conversions/:id",
         method = "patch",
@@ -416,10 +490,71 @@ impl ConversionsApi {
         id: Path<i64>,
         body: JsonBody<UpdateConversion>,
     ) -> Result<Json<Conversion>, ApiError> {
+        let b = body.0;
         let c = state
             .writer
-            .submit_status(auth.0.brand_id, id.0, body.0.status.into())
+            .submit_status(auth.0.brand_id, id.0, change(&auth, b.status, b.reason))
             .await?;
         Ok(Json(to_api(c)))
+    }
+
+    /// Change many conversions' status
+    ///
+    /// 1–100 ids to one `status` (with an optional `reason`), all or nothing in one
+    /// transaction: an id that is not this brand's is 404 naming it, an id that can't make the
+    /// transition (see `updateConversion`) is 422 `invalid_transition` naming it, and then
+    /// nothing changes. The conversions as they now are, in the order of `ids`.
+    #[oai(
+        path = "/conversions/bulk",
+        method = "post",
+        operation_id = "bulkUpdateConversions"
+    )]
+    async fn bulk(
+        &self,
+        auth: BrandKey,
+        state: Data<&AppState>,
+        body: JsonBody<BulkUpdate>,
+    ) -> Result<Json<ConversionBatch>, ApiError> {
+        let b = body.0;
+        let c = change(&auth, b.status, b.reason);
+        let rows = state
+            .writer
+            .submit_statuses(auth.0.brand_id, b.ids, c)
+            .await?;
+        Ok(Json(ConversionBatch {
+            data: rows.into_iter().map(to_api).collect(),
+        }))
+    }
+
+    /// A conversion's history
+    ///
+    /// Its creation and every status change, oldest first: `at`, `from` (null for the
+    /// creation), `to`, `reason`, `actor`. Conversions recorded before the history existed
+    /// start at their first change.
+    #[oai(
+        path = "/conversions/:id/history",
+        method = "get",
+        operation_id = "getConversionHistory"
+    )]
+    async fn history(
+        &self,
+        auth: BrandKey,
+        state: Data<&AppState>,
+        id: Path<i64>,
+    ) -> Result<Json<ConversionHistory>, ApiError> {
+        let (brand, id) = (auth.0.brand_id, id.0);
+        let rows = state.db(move |c| store::history(c, brand, id)).await?;
+        Ok(Json(ConversionHistory {
+            data: rows
+                .into_iter()
+                .map(|h| HistoryEntry {
+                    at: to_rfc3339(h.at),
+                    from: h.from.map(Into::into),
+                    to: h.to.into(),
+                    reason: h.reason,
+                    actor: h.actor,
+                })
+                .collect(),
+        }))
     }
 }

@@ -18,7 +18,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Machine-readable: `invalid_json`, `invalid_request`, `unauthorized`, `not_found`,
     /// `method_not_allowed`, `payload_too_large`, `validation_error`, `unknown_click`,
-    /// `duplicate_email`, `duplicate_name`, `rate_limit_exceeded`, `internal_error`, `service_unavailable`.
+    /// `duplicate_email`, `duplicate_name`, `invalid_transition`, `rate_limit_exceeded`, `internal_error`, `service_unavailable`.
     pub code: String,
     /// For people; names the field at fault.
     pub message: String,
@@ -179,6 +179,12 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Invalid(message) => ApiError::validation(message),
             StoreError::Refused(r) => refused(r),
+            StoreError::UnknownConversion(id) => {
+                ApiError::not_found(format!("conversion {id} not found"))
+            }
+            StoreError::Transition(t) => {
+                ApiError::unprocessable("invalid_transition", t.to_string())
+            }
             other if other.is_unavailable() => {
                 tracing::error!(error = %other, "store unavailable");
                 ApiError::unavailable()

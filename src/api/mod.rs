@@ -6,6 +6,7 @@ pub mod brand;
 pub mod clicks;
 pub mod conversions;
 pub mod errors;
+pub mod events;
 pub mod export;
 pub mod offers;
 pub mod pagination;
@@ -56,6 +57,8 @@ pub enum ApiTags {
     Conversions,
     /// Clicks, conversions, revenue and payouts over time.
     Reports,
+    /// What happened to conversions, oldest first: poll with `after` to miss nothing.
+    Events,
 }
 
 pub type Apis = (
@@ -65,6 +68,7 @@ pub type Apis = (
     reports::ReportsApi,
     brand::BrandApi,
     clicks::ClicksApi,
+    events::EventsApi,
 );
 
 const DESCRIPTION: &str = "Affiliate and partner tracking. Every request needs `Authorization: Bearer <key>`; \
@@ -85,6 +89,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             reports::ReportsApi,
             brand::BrandApi,
             clicks::ClicksApi,
+            events::EventsApi,
         ),
         "Trcker API",
         "1.0.0",

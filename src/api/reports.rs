@@ -63,6 +63,9 @@ pub struct ReportMetrics {
     /// Approved conversions.
     pub conversions: i64,
     pub pending_conversions: i64,
+    pub rejected_conversions: i64,
+    /// Approved, then refunded or charged back.
+    pub reversed_conversions: i64,
     /// Sum of approved conversions' `amount`.
     pub revenue: f64,
     /// Sum of approved conversions' `payout`.
@@ -95,6 +98,8 @@ fn metrics(m: &Metrics) -> ReportMetrics {
         unique_clicks: m.unique_clicks,
         conversions: m.conversions,
         pending_conversions: m.pending_conversions,
+        rejected_conversions: m.rejected_conversions,
+        reversed_conversions: m.reversed_conversions,
         revenue: Money(m.revenue).to_json(),
         payout: Money(m.payout).to_json(),
         conversion_rate: shown_ratio(m.conversion_rate()),

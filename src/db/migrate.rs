@@ -10,6 +10,11 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_brand_timezone",
         include_str!("migrations/0004_brand_timezone.sql"),
     ),
+    (
+        "0005_lifecycle",
+        include_str!("migrations/0005_lifecycle.sql"),
+    ),
+    ("0006_events", include_str!("migrations/0006_events.sql")),
 ];
 
 /// The schema version this binary brings a database to.

@@ -21,7 +21,42 @@ pub struct Conversion {
     pub subs: [Option<String>; 5],
     pub occurred_at: i64,
     pub created_at: i64,
+    /// The reason given with the last status change, if any.
+    pub reason: Option<String>,
+    pub updated_at: i64,
 }
+
+/// One entry of a conversion's history: its creation (`from` is `None`) or a status change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub at: i64,
+    pub from: Option<ConversionStatus>,
+    pub to: ConversionStatus,
+    pub reason: Option<String>,
+    /// `key:<key name>`, `admin:<email>`, `system:…`.
+    pub actor: String,
+}
+
+/// Who changes a conversion, as its history names them.
+pub fn key_actor(key_name: &str) -> String {
+    format!("key:{key_name}")
+}
+
+pub fn admin_actor(email: &str) -> String {
+    format!("admin:{email}")
+}
+
+/// A status change the lifecycle does not allow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("conversion {id} can't go from {from} to {to}")]
+pub struct InvalidTransition {
+    pub id: i64,
+    pub from: ConversionStatus,
+    pub to: ConversionStatus,
+}
+
+/// The longest `reason` a status change takes, in characters.
+pub const MAX_REASON_CHARS: usize = 200;
 
 /// A validated postback.
 #[derive(Debug, Clone)]
@@ -32,4 +67,58 @@ pub struct NewConversion {
     pub transaction_id: Option<String>,
     pub status: ConversionStatus,
     pub occurred_at: Option<i64>,
+}
+
+/// A conversion as the API shows it (the `Conversion` schema's fields, in order, with the
+/// same money and time formats): what an event's `data` holds. The store serialises it, so
+/// events need nothing of the HTTP layer.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConversionJson<'a> {
+    pub id: i64,
+    pub click_id: Option<&'a str>,
+    pub offer_id: i64,
+    pub partner_id: i64,
+    pub event: &'a str,
+    pub amount: Option<f64>,
+    pub payout: f64,
+    pub currency: &'a str,
+    pub status: &'static str,
+    pub transaction_id: Option<&'a str>,
+    pub sub1: Option<&'a str>,
+    pub sub2: Option<&'a str>,
+    pub sub3: Option<&'a str>,
+    pub sub4: Option<&'a str>,
+    pub sub5: Option<&'a str>,
+    pub occurred_at: String,
+    pub created_at: String,
+    pub reason: Option<&'a str>,
+    pub updated_at: String,
+}
+
+impl<'a> From<&'a Conversion> for ConversionJson<'a> {
+    fn from(c: &'a Conversion) -> Self {
+        use super::time::to_rfc3339;
+        let sub = |i: usize| c.subs[i].as_deref();
+        ConversionJson {
+            id: c.id,
+            click_id: c.click_id.as_deref(),
+            offer_id: c.offer_id,
+            partner_id: c.partner_id,
+            event: &c.event,
+            amount: c.amount.map(Money::to_json),
+            payout: c.payout.to_json(),
+            currency: &c.currency,
+            status: c.status.as_str(),
+            transaction_id: c.transaction_id.as_deref(),
+            sub1: sub(0),
+            sub2: sub(1),
+            sub3: sub(2),
+            sub4: sub(3),
+            sub5: sub(4),
+            occurred_at: to_rfc3339(c.occurred_at),
+            created_at: to_rfc3339(c.created_at),
+            reason: c.reason.as_deref(),
+            updated_at: to_rfc3339(c.updated_at),
+        }
+    }
 }

@@ -11,7 +11,7 @@ use super::report::{Row, TimeGrain, shown_ratio};
 use super::time::to_rfc3339;
 
 /// The columns of a report row: the `ReportRow` schema's properties, in order.
-pub const REPORT_COLUMNS: [&str; 20] = [
+pub const REPORT_COLUMNS: [&str; 22] = [
     "hour",
     "day",
     "week",
@@ -28,6 +28,8 @@ pub const REPORT_COLUMNS: [&str; 20] = [
     "unique_clicks",
     "conversions",
     "pending_conversions",
+    "rejected_conversions",
+    "reversed_conversions",
     "revenue",
     "payout",
     "conversion_rate",
@@ -35,7 +37,7 @@ pub const REPORT_COLUMNS: [&str; 20] = [
 ];
 
 /// The columns of a conversion: the `Conversion` schema's properties, in order.
-pub const CONVERSION_COLUMNS: [&str; 17] = [
+pub const CONVERSION_COLUMNS: [&str; 19] = [
     "id",
     "click_id",
     "offer_id",
@@ -53,6 +55,8 @@ pub const CONVERSION_COLUMNS: [&str; 17] = [
     "sub5",
     "occurred_at",
     "created_at",
+    "reason",
+    "updated_at",
 ];
 
 /// A CSV table being written to memory, one record at a time.
@@ -171,6 +175,8 @@ pub fn report_csv(time: Option<TimeGrain>, rows: &[Row]) -> Vec<u8> {
             .int(m.unique_clicks)
             .int(m.conversions)
             .int(m.pending_conversions)
+            .int(m.rejected_conversions)
+            .int(m.reversed_conversions)
             .money(Money(m.revenue))
             .money(Money(m.payout))
             .ratio(shown_ratio(m.conversion_rate()))
@@ -207,6 +213,8 @@ pub fn conversions_csv(rows: &[Conversion]) -> Vec<u8> {
         }
         c.text(&to_rfc3339(v.occurred_at))
             .text(&to_rfc3339(v.created_at))
+            .opt_text(v.reason.as_deref())
+            .text(&to_rfc3339(v.updated_at))
             .write_to(&mut t);
     }
     t.into_bytes()
@@ -235,6 +243,8 @@ mod tests {
             subs: [Some("x".into()), None, None, None, Some(String::new())],
             occurred_at: 1_795_547_364,
             created_at: 1_795_547_365,
+            reason: None,
+            updated_at: 1_795_547_365,
         }
     }
 
@@ -246,9 +256,9 @@ mod tests {
         assert_eq!(
             text,
             "id,click_id,offer_id,partner_id,event,amount,payout,currency,status,transaction_id,\
-             sub1,sub2,sub3,sub4,sub5,occurred_at,created_at\r\n\
+             sub1,sub2,sub3,sub4,sub5,occurred_at,created_at,reason,updated_at\r\n\
              7,,1,2,purchase,12.50,0.05,USD,pending,\"a,\"\"b\"\"\nc\",x,,,,,\
-             2026-11-24T19:09:24Z,2026-11-24T19:09:25Z\r\n"
+             2026-11-24T19:09:24Z,2026-11-24T19:09:25Z,,2026-11-24T19:09:25Z\r\n"
         );
     }
 
@@ -274,7 +284,7 @@ mod tests {
         assert_eq!(lines[0], REPORT_COLUMNS.join(","));
         assert_eq!(
             lines[1],
-            ",,,2026-11,3,,,,,,,EUR,3,2,1,0,100.00,10.00,0.333333,3.333333"
+            ",,,2026-11,3,,,,,,,EUR,3,2,1,0,0,0,100.00,10.00,0.333333,3.333333"
         );
         assert_eq!(lines[2], "");
     }

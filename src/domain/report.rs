@@ -41,6 +41,8 @@ pub struct Metrics {
     pub pending_conversions: i64,
     /// Not reported, but a group whose only data is rejected conversions still appears.
     pub rejected_conversions: i64,
+    /// Approved, then refunded or charged back.
+    pub reversed_conversions: i64,
     pub revenue: i64,
     pub payout: i64,
 }
@@ -59,6 +61,9 @@ impl Metrics {
         self.rejected_conversions = self
             .rejected_conversions
             .saturating_add(o.rejected_conversions);
+        self.reversed_conversions = self
+            .reversed_conversions
+            .saturating_add(o.reversed_conversions);
         self.revenue = self.revenue.saturating_add(o.revenue);
         self.payout = self.payout.saturating_add(o.payout);
     }
@@ -88,6 +93,7 @@ impl Metrics {
             conversions: self.conversions * k,
             pending_conversions: self.pending_conversions * k,
             rejected_conversions: self.rejected_conversions * k,
+            reversed_conversions: self.reversed_conversions * k,
             revenue: self.revenue * k,
             payout: self.payout * k,
         }

@@ -94,6 +94,8 @@ string_enum! {
         Approved => "approved",
         Pending => "pending",
         Rejected => "rejected",
+        /// A refund or chargeback after approval; final, counted in no money metric.
+        Reversed => "reversed",
     }
 }
 
@@ -119,6 +121,23 @@ impl PartnerStatus {
     }
 }
 
+impl ConversionStatus {
+    /// Whether a conversion in this status may be changed to `to` (the lifecycle's table).
+    /// Staying in the same status is not a change: callers treat it as a no-op.
+    pub fn may_become(self, to: ConversionStatus) -> bool {
+        use ConversionStatus::*;
+        matches!(
+            (self, to),
+            (Pending, Approved)
+                | (Pending, Rejected)
+                | (Approved, Rejected)
+                | (Approved, Reversed)
+                | (Rejected, Approved)
+                | (Rejected, Pending)
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +158,28 @@ mod tests {
             assert_eq!(s.as_str().parse::<PayoutType>(), Ok(*s));
         }
         assert!("Active".parse::<OfferStatus>().is_err(), "case matters");
+    }
+
+    #[test]
+    fn the_lifecycle_table() {
+        use ConversionStatus::*;
+        let allowed = [
+            (Pending, Approved),
+            (Pending, Rejected),
+            (Approved, Rejected),
+            (Approved, Reversed),
+            (Rejected, Approved),
+            (Rejected, Pending),
+        ];
+        for from in ConversionStatus::ALL {
+            for to in ConversionStatus::ALL {
+                assert_eq!(
+                    from.may_become(*to),
+                    allowed.contains(&(*from, *to)),
+                    "{from} -> {to}"
+                );
+            }
+        }
     }
 
     #[test]

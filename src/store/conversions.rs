@@ -5,9 +5,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::offers::Offer;
 use super::rollups::Pending;
-use super::{Page, StoreError, StoreResult, clicks, offers, one, paginate, partners};
+use super::{Page, StoreError, StoreResult, clicks, events, offers, one, paginate, partners};
 use crate::domain::attribution::{Attribution, Refusal};
-use crate::domain::conversion::{Conversion, NewConversion};
+use crate::domain::conversion::{Conversion, HistoryEntry, InvalidTransition, NewConversion};
 use crate::domain::money::Money;
 use crate::domain::payout::payout;
 use crate::domain::status::ConversionStatus;
@@ -29,7 +29,8 @@ pub struct Filter {
 
 const COLUMNS: &str =
     "id, brand_id, click_id, offer_id, partner_id, event, amount_minor, payout_minor,
-    currency, status, transaction_id, sub1, sub2, sub3, sub4, sub5, occurred_at, created_at";
+    currency, status, transaction_id, sub1, sub2, sub3, sub4, sub5, occurred_at, created_at,
+    reason, updated_at";
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Conversion> {
     Ok(Conversion {
@@ -47,6 +48,8 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Conversion> {
         subs: [r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?],
         occurred_at: r.get(16)?,
         created_at: r.get(17)?,
+        reason: r.get(18)?,
+        updated_at: r.get(19)?,
     })
 }
 
@@ -119,6 +122,46 @@ fn credited_offer(
     }
 }
 
+/// Keep one entry of `id`'s history (in the transaction of the change it records).
+fn record(
+    conn: &Connection,
+    id: i64,
+    at: i64,
+    from: Option<ConversionStatus>,
+    to: ConversionStatus,
+    reason: Option<&str>,
+    actor: &str,
+) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO conversion_history (conversion_id, at, from_status, to_status, reason, actor)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![id, at, from, to, reason, actor])?;
+    Ok(())
+}
+
+/// Every entry of a conversion's history, oldest first; `NotFound` when the conversion is not
+/// the brand's.
+pub fn history(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<Vec<HistoryEntry>> {
+    get(conn, brand_id, id)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, from_status, to_status, reason, actor FROM conversion_history
+         WHERE conversion_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt
+        .query_map([id], |r| {
+            Ok(HistoryEntry {
+                at: r.get(0)?,
+                from: r.get(1)?,
+                to: r.get(2)?,
+                reason: r.get(3)?,
+                actor: r.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// Record a postback. Returns the conversion and whether it is new (false: a repeat of
 /// `transaction_id`, answered with the first one). Only the writer thread calls this, so the
 /// check-then-insert for idempotency cannot race. A new conversion is counted in `rollups`.
@@ -126,6 +169,7 @@ pub fn insert(
     conn: &Connection,
     brand_id: BrandId,
     n: &NewConversion,
+    actor: &str,
     rollups: &mut Pending,
 ) -> StoreResult<(Conversion, bool)> {
     if let Some(txn) = &n.transaction_id
@@ -149,46 +193,117 @@ pub fn insert(
         subs[0], subs[1], subs[2], subs[3], subs[4], occurred_at, ts
     ])?;
     let created = get(conn, brand_id, conn.last_insert_rowid())?;
+    record(conn, created.id, ts, None, created.status, None, actor)?;
+    events::conversion(conn, events::CONVERSION_CREATED, &created, ts)?;
     // Last, after everything that can fail: a failed insert leaves no delta behind.
     rollups.conversion(&created, 1);
     Ok((created, true))
 }
 
-/// Change a conversion's status, moving its amounts between status buckets in `rollups`;
-/// returns the row before and after.
+/// A status change: the new status, the reason given (if any) and who makes it.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub status: ConversionStatus,
+    pub reason: Option<String>,
+    /// `key:<key name>` or `admin:<email>` (see `domain::conversion`).
+    pub actor: String,
+}
+
+/// `Transition` unless the lifecycle lets `c` become `to` (the same status always may: a no-op).
+fn check(c: &Conversion, to: ConversionStatus) -> StoreResult<()> {
+    if c.status == to || c.status.may_become(to) {
+        Ok(())
+    } else {
+        Err(InvalidTransition {
+            id: c.id,
+            from: c.status,
+            to,
+        }
+        .into())
+    }
+}
+
+/// Apply an allowed change to `before`: the row, its history entry, the rollup deltas.
+fn apply(
+    conn: &Connection,
+    before: Conversion,
+    change: &Change,
+    rollups: &mut Pending,
+) -> StoreResult<(Conversion, Conversion)> {
+    if before.status == change.status {
+        // Setting the status it has changes nothing, not even `reason` or `updated_at`.
+        return Ok((before.clone(), before));
+    }
+    let ts = now();
+    conn.prepare_cached(
+        "UPDATE conversions SET status = ?3, reason = ?4, updated_at = ?5
+         WHERE brand_id = ?1 AND id = ?2",
+    )?
+    .execute(params![
+        before.brand_id,
+        before.id,
+        change.status,
+        change.reason,
+        ts
+    ])?;
+    let after = get(conn, before.brand_id, before.id)?;
+    record(
+        conn,
+        after.id,
+        ts,
+        Some(before.status),
+        after.status,
+        change.reason.as_deref(),
+        &change.actor,
+    )?;
+    events::conversion(conn, events::CONVERSION_STATUS_CHANGED, &after, ts)?;
+    rollups.conversion(&before, -1);
+    rollups.conversion(&after, 1);
+    Ok((before, after))
+}
+
+/// Change a conversion's status as the lifecycle allows (`Transition` otherwise), with its
+/// history entry, moving its amounts between status buckets in `rollups`; returns the row
+/// before and after. The status it already has is a no-op.
 pub fn set_status(
     conn: &Connection,
     brand_id: BrandId,
     id: i64,
-    status: ConversionStatus,
+    change: &Change,
     rollups: &mut Pending,
 ) -> StoreResult<(Conversion, Conversion)> {
     let before = get(conn, brand_id, id)?;
-    conn.prepare_cached(
-        "UPDATE conversions SET status = ?3, updated_at = ?4 WHERE brand_id = ?1 AND id = ?2",
-    )?
-    .execute(params![brand_id, id, status, now()])?;
-    let after = get(conn, brand_id, id)?;
-    if before.status != after.status {
-        rollups.conversion(&before, -1);
-        rollups.conversion(&after, 1);
-    }
-    Ok((before, after))
+    check(&before, change.status)?;
+    apply(conn, before, change, rollups)
 }
 
 /// Change the status of every conversion in `ids` (all of `brand_id`), in order; the rows
-/// as they now are. Stops at the first id that is unknown to the brand (`NotFound`): the caller
-/// runs this in a savepoint and drops `rollups` on an error, so nothing of it is kept.
+/// as they now are. All are checked before any changes: the first id unknown to the brand is
+/// `UnknownConversion`, else the first that can't make the transition is `Transition`. The
+/// caller runs this in a savepoint and drops `rollups` on an error, so nothing of it is kept.
 pub fn set_statuses(
     conn: &Connection,
     brand_id: BrandId,
     ids: &[i64],
-    status: ConversionStatus,
+    change: &Change,
     rollups: &mut Pending,
 ) -> StoreResult<Vec<Conversion>> {
-    let mut changed = Vec::with_capacity(ids.len());
+    let mut rows: Vec<Conversion> = Vec::with_capacity(ids.len());
     for &id in ids {
-        changed.push(set_status(conn, brand_id, id, status, rollups)?.1);
+        if rows.iter().any(|c| c.id == id) {
+            continue;
+        }
+        match get(conn, brand_id, id) {
+            Err(StoreError::NotFound) => return Err(StoreError::UnknownConversion(id)),
+            r => rows.push(r?),
+        }
+    }
+    for c in &rows {
+        check(c, change.status)?;
+    }
+    let mut changed = Vec::with_capacity(rows.len());
+    for c in rows {
+        changed.push(apply(conn, c, change, rollups)?.1);
     }
     Ok(changed)
 }

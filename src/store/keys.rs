@@ -20,10 +20,12 @@ pub struct ApiKey {
 }
 
 /// What an authenticated request knows about its key.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct KeyOwner {
     pub key_id: i64,
     pub brand_id: BrandId,
+    /// The key's name: what a conversion's history names as the actor (`key:<name>`).
+    pub name: String,
 }
 
 /// Create a key for `brand_id`; returns the stored row and the full key text.
@@ -44,11 +46,14 @@ pub fn create(conn: &Connection, brand_id: BrandId, name: &str) -> StoreResult<(
 /// The live key with this hash, if any.
 pub fn find_active(conn: &Connection, hash: &[u8]) -> StoreResult<Option<KeyOwner>> {
     Ok(conn
-        .prepare_cached("SELECT id, brand_id FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL")?
+        .prepare_cached(
+            "SELECT id, brand_id, name FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL",
+        )?
         .query_row([hash], |r| {
             Ok(KeyOwner {
                 key_id: r.get(0)?,
                 brand_id: r.get(1)?,
+                name: r.get(2)?,
             })
         })
         .optional()?)

@@ -4,6 +4,7 @@ pub mod admins;
 pub mod brands;
 pub mod clicks;
 pub mod conversions;
+pub mod events;
 pub mod key_usage;
 pub mod keys;
 pub mod offers;
@@ -24,6 +25,12 @@ pub enum StoreError {
     /// the write lock); the message is for people.
     #[error("{0}")]
     Invalid(String),
+    /// A conversion named by id (in a bulk change) that the brand doesn't have.
+    #[error("conversion {0} not found")]
+    UnknownConversion(i64),
+    /// A status change the conversion lifecycle doesn't allow.
+    #[error(transparent)]
+    Transition(#[from] crate::domain::conversion::InvalidTransition),
     /// A postback that can't be credited as sent.
     #[error(transparent)]
     Refused(#[from] crate::domain::attribution::Refusal),

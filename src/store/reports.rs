@@ -100,7 +100,7 @@ pub fn rollup_rows(conn: &Connection, q: &Query) -> StoreResult<Vec<(Key, Metric
     let sql = format!(
         "SELECT bucket / {BUCKET_SECS}, {o}, {p}, currency, SUM(clicks), SUM(unique_clicks),
            SUM(conversions), SUM(pending_conversions), SUM(rejected_conversions),
-           SUM(revenue_minor), SUM(payout_minor)
+           SUM(revenue_minor), SUM(payout_minor), SUM(reversed_conversions)
          FROM rollups
          WHERE brand_id = ?1 AND span = ?2 AND bucket >= ?3 AND bucket < ?4
            AND (?5 IS NULL OR offer_id = ?5) AND (?6 IS NULL OR partner_id = ?6)
@@ -135,6 +135,7 @@ pub fn rollup_rows(conn: &Connection, q: &Query) -> StoreResult<Vec<(Key, Metric
                 rejected_conversions: r.get(8)?,
                 revenue: r.get(9)?,
                 payout: r.get(10)?,
+                reversed_conversions: r.get(11)?,
             };
             if m != Metrics::default() {
                 out.push((key, m));
@@ -178,7 +179,8 @@ pub fn raw_rows(conn: &Connection, q: &Query) -> StoreResult<Vec<(Key, Metrics)>
         "SELECT v.occurred_at / {BUCKET_SECS} AS b, {dims}, v.currency,
            SUM(v.status = 'approved'), SUM(v.status = 'pending'), SUM(v.status = 'rejected'),
            SUM(CASE WHEN v.status = 'approved' THEN COALESCE(v.amount_minor, 0) ELSE 0 END),
-           SUM(CASE WHEN v.status = 'approved' THEN v.payout_minor ELSE 0 END)
+           SUM(CASE WHEN v.status = 'approved' THEN v.payout_minor ELSE 0 END),
+           SUM(v.status = 'reversed')
          FROM conversions v
          WHERE v.brand_id = ?1 AND v.occurred_at >= ?2 AND v.occurred_at <= ?3
            AND (?4 IS NULL OR v.offer_id = ?4) AND (?5 IS NULL OR v.partner_id = ?5)
@@ -194,6 +196,7 @@ pub fn raw_rows(conn: &Connection, q: &Query) -> StoreResult<Vec<(Key, Metrics)>
             rejected_conversions: r.get(11)?,
             revenue: r.get(12)?,
             payout: r.get(13)?,
+            reversed_conversions: r.get(14)?,
             ..Default::default()
         };
         out.push((key(r)?, m));

@@ -54,6 +54,10 @@ pub fn conversion_metrics(c: &Conversion) -> Metrics {
             rejected_conversions: 1,
             ..Metrics::default()
         },
+        ConversionStatus::Reversed => Metrics {
+            reversed_conversions: 1,
+            ..Metrics::default()
+        },
     }
 }
 
@@ -136,8 +140,8 @@ impl Pending {
         let mut stmt = conn.prepare_cached(
             "INSERT INTO rollups (brand_id, span, bucket, offer_id, partner_id, currency, clicks,
                unique_clicks, conversions, pending_conversions, rejected_conversions, revenue_minor,
-               payout_minor)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+               payout_minor, reversed_conversions)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT (brand_id, span, bucket, offer_id, partner_id, currency) DO UPDATE SET
                clicks = clicks + excluded.clicks,
                unique_clicks = unique_clicks + excluded.unique_clicks,
@@ -145,7 +149,8 @@ impl Pending {
                pending_conversions = pending_conversions + excluded.pending_conversions,
                rejected_conversions = rejected_conversions + excluded.rejected_conversions,
                revenue_minor = revenue_minor + excluded.revenue_minor,
-               payout_minor = payout_minor + excluded.payout_minor",
+               payout_minor = payout_minor + excluded.payout_minor,
+               reversed_conversions = reversed_conversions + excluded.reversed_conversions",
         )?;
         for (k, m) in self.deltas.drain() {
             if m == Metrics::default() {
@@ -164,7 +169,8 @@ impl Pending {
                 m.pending_conversions,
                 m.rejected_conversions,
                 m.revenue,
-                m.payout
+                m.payout,
+                m.reversed_conversions
             ])?;
         }
         Ok(())

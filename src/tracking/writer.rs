@@ -18,10 +18,9 @@ use crate::db::files::FileId;
 use crate::domain::click::ClickRow;
 use crate::domain::conversion::{Conversion, NewConversion};
 use crate::domain::ids::BrandId;
-use crate::domain::status::ConversionStatus;
 use crate::metrics::Metrics;
 use crate::store::clicks;
-use crate::store::conversions;
+use crate::store::conversions::{self, Change};
 use crate::store::rollups::Pending;
 use crate::store::{StoreError, StoreResult};
 
@@ -49,19 +48,20 @@ enum Job {
     Conversion {
         brand_id: BrandId,
         input: NewConversion,
+        actor: String,
         done: Slot<(Conversion, bool)>,
     },
     ConversionStatus {
         brand_id: BrandId,
         id: i64,
-        status: ConversionStatus,
+        change: Change,
         done: Slot<Conversion>,
     },
     /// Many status changes at once: all of them or none (one savepoint).
     ConversionStatuses {
         brand_id: BrandId,
         ids: Vec<i64>,
-        status: ConversionStatus,
+        change: Change,
         done: Slot<Vec<Conversion>>,
     },
     /// A one-row update for /healthz: proof that a commit still reaches the disk.
@@ -269,51 +269,54 @@ impl Writer {
     }
 
     /// Record a postback: the conversion and whether it is new (false: a repeat of its
-    /// `transaction_id`, answered with the first one).
+    /// `transaction_id`, answered with the first one). `actor` is named in its history.
     pub async fn submit_conversion(
         &self,
         brand_id: BrandId,
         input: NewConversion,
+        actor: String,
     ) -> Result<(Conversion, bool), WriteError> {
         let (done, rx) = Slot::new();
         let job = Job::Conversion {
             brand_id,
             input,
+            actor,
             done,
         };
         self.submit(job, rx).await
     }
 
-    /// Change a conversion's status; the conversion as it now is.
+    /// Change a conversion's status as the lifecycle allows; the conversion as it now is.
     pub async fn submit_status(
         &self,
         brand_id: BrandId,
         id: i64,
-        status: ConversionStatus,
+        change: Change,
     ) -> Result<Conversion, WriteError> {
         let (done, rx) = Slot::new();
         let job = Job::ConversionStatus {
             brand_id,
             id,
-            status,
+            change,
             done,
         };
         self.submit(job, rx).await
     }
 
     /// Change the status of every conversion in `ids`, all or nothing: one id unknown to the
-    /// brand (`NotFound`) and none changes. The conversions as they now are.
+    /// brand (`UnknownConversion`) or one that can't make the transition (`Transition`) and
+    /// none changes. The conversions as they now are.
     pub async fn submit_statuses(
         &self,
         brand_id: BrandId,
         ids: Vec<i64>,
-        status: ConversionStatus,
+        change: Change,
     ) -> Result<Vec<Conversion>, WriteError> {
         let (done, rx) = Slot::new();
         let job = Job::ConversionStatuses {
             brand_id,
             ids,
-            status,
+            change,
             done,
         };
         self.submit(job, rx).await
@@ -380,33 +383,34 @@ fn apply(conn: &Connection, job: &mut Job, rollups: &mut Pending) {
         Job::Conversion {
             brand_id,
             input,
+            actor,
             done,
         } => {
             done.result = Some(savepoint(conn, || {
-                conversions::insert(conn, *brand_id, input, rollups)
+                conversions::insert(conn, *brand_id, input, actor, rollups)
             }))
         }
         Job::ConversionStatus {
             brand_id,
             id,
-            status,
+            change,
             done,
         } => {
             done.result = Some(savepoint(conn, || {
-                conversions::set_status(conn, *brand_id, *id, *status, rollups)
+                conversions::set_status(conn, *brand_id, *id, change, rollups)
                     .map(|(_, after)| after)
             }))
         }
         Job::ConversionStatuses {
             brand_id,
             ids,
-            status,
+            change,
             done,
         } => {
             // The group's deltas join the batch's only when the whole group is kept.
             let mut own = Pending::default();
             let r = savepoint(conn, || {
-                conversions::set_statuses(conn, *brand_id, ids, *status, &mut own)
+                conversions::set_statuses(conn, *brand_id, ids, change, &mut own)
             });
             if r.is_ok() {
                 rollups.merge(own);

@@ -259,7 +259,7 @@ async fn empty_range_has_usd_zero_totals() {
     assert_eq!(
         r.json["totals"],
         json!([{"currency": "USD", "clicks": 0, "unique_clicks": 0, "conversions": 0,
-        "pending_conversions": 0, "revenue": 0.0, "payout": 0.0, "conversion_rate": 0.0, "epc": 0.0}])
+        "pending_conversions": 0, "rejected_conversions": 0, "reversed_conversions": 0, "revenue": 0.0, "payout": 0.0, "conversion_rate": 0.0, "epc": 0.0}])
     );
     let hours = app
         .get(

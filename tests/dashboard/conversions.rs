@@ -491,3 +491,102 @@ async fn posts_without_the_csrf_token_are_refused_and_change_nothing() {
     assert_eq!(location(&resp), "/login");
     assert_eq!(dash.statuses("pending"), 1);
 }
+
+#[tokio::test]
+async fn a_change_on_the_page_is_in_the_history_as_the_admin() {
+    let dash = Dash::new().await;
+    let (offer, partner) = dash.offer_and_partner("Shoes").await;
+    let id = dash
+        .conversion(offer, partner, None, "h-1", "pending")
+        .await;
+    let html = dash.html(&format!("/conversions/{id}")).await;
+    let csrf = csrf_in(&html);
+    let path = format!("/b/{}/conversions/{id}/status", dash.brand);
+    let resp = dash
+        .app
+        .submit(
+            &path,
+            &dash.session,
+            &[("csrf", &csrf), ("action", "approve")],
+        )
+        .await;
+    resp.assert_status(StatusCode::SEE_OTHER);
+    let r = dash
+        .app
+        .get(&dash.key, &format!("/api/v1/conversions/{id}/history"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let h = r.json["data"].as_array().unwrap();
+    assert_eq!(h.len(), 2, "{h:?}");
+    assert_eq!(h[0]["actor"], "key:test");
+    assert_eq!(h[1]["actor"], format!("admin:{}", common::pages::EMAIL));
+    assert_eq!(h[1]["from"], "pending");
+    assert_eq!(h[1]["to"], "approved");
+
+    // Reversed through the API: final, so the page offers no button and refuses a post.
+    let r = dash
+        .app
+        .patch(
+            &dash.key,
+            &format!("/api/v1/conversions/{id}"),
+            json!({"status": "reversed"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let html = dash.html(&format!("/conversions/{id}")).await;
+    assert!(html.contains("Reversed"), "{html}");
+    let resp = dash
+        .app
+        .submit(
+            &path,
+            &dash.session,
+            &[("csrf", &csrf), ("action", "approve")],
+        )
+        .await;
+    resp.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(dash.statuses("reversed"), 1);
+}
+
+#[tokio::test]
+async fn bulk_with_one_that_cant_change_changes_none() {
+    let dash = Dash::new().await;
+    let (offer, partner) = dash.offer_and_partner("Shoes").await;
+    let pending = dash
+        .conversion(offer, partner, None, "b-1", "pending")
+        .await;
+    let approved = dash
+        .conversion(offer, partner, None, "b-2", "approved")
+        .await;
+    let r = dash
+        .app
+        .patch(
+            &dash.key,
+            &format!("/api/v1/conversions/{approved}"),
+            json!({"status": "reversed"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let csrf = dash.list_csrf().await;
+    let (a, b) = (pending.to_string(), approved.to_string());
+    let resp = dash
+        .app
+        .submit(
+            &format!("/b/{}/conversions/bulk", dash.brand),
+            &dash.session,
+            &[
+                ("csrf", &csrf),
+                ("id", &a),
+                ("id", &b),
+                ("action", "reject"),
+            ],
+        )
+        .await;
+    resp.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(dash.statuses("pending"), 1, "the pending one is unchanged");
+    assert_eq!(dash.statuses("reversed"), 1);
+    assert_eq!(
+        dash.app
+            .count("SELECT COUNT(*) FROM conversion_history WHERE actor LIKE 'admin:%'"),
+        0
+    );
+}

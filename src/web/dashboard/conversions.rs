@@ -13,12 +13,12 @@ use serde::Deserialize;
 
 use super::Ctx;
 use super::range::{self, RangeQuery};
-use crate::domain::conversion::Conversion;
+use crate::domain::conversion::{Conversion, admin_actor};
 use crate::domain::ids::BrandId;
 use crate::domain::period::{Period, Preset};
 use crate::domain::report::Range;
 use crate::domain::status::ConversionStatus;
-use crate::store::conversions::{self, Filter};
+use crate::store::conversions::{self, Change, Filter};
 use crate::store::{StoreError, StoreResult, clicks, offers, partners};
 use crate::tracking::writer::WriteError;
 use crate::web::format;
@@ -109,6 +109,7 @@ fn badge(s: ConversionStatus) -> (&'static str, &'static str) {
         ConversionStatus::Approved => ("Approved", "on"),
         ConversionStatus::Pending => ("Pending", "warn"),
         ConversionStatus::Rejected => ("Rejected", "bad"),
+        ConversionStatus::Reversed => ("Reversed", "bad"),
     }
 }
 
@@ -385,11 +386,25 @@ fn bad_action() -> poem::Error {
     )
 }
 
-/// A writer's refusal as a page: an id of no conversion of the brand is a 404.
+/// A writer's refusal as a page: an id of no conversion of the brand is a 404, a change the
+/// lifecycle doesn't allow a 422 that says which.
 fn write_failed(e: WriteError) -> poem::Error {
     match e {
-        WriteError::Store(StoreError::NotFound) => not_found(),
+        WriteError::Store(StoreError::NotFound | StoreError::UnknownConversion(_)) => not_found(),
+        WriteError::Store(StoreError::Transition(t)) => poem::Error::from_string(
+            format!("{t}."),
+            poem::http::StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         e => internal(e),
+    }
+}
+
+/// A change made on these pages: the signed-in admin is its actor.
+fn change(admin_email: &str, status: ConversionStatus) -> Change {
+    Change {
+        status,
+        reason: None,
+        actor: admin_actor(admin_email),
     }
 }
 
@@ -417,6 +432,7 @@ pub async fn bulk(
         }
     }
     admin.check_csrf(&csrf)?;
+    let actor_email = admin.email.clone();
     let ctx = Ctx::load(req, admin, brand_id, "Conversions", "conversions").await?;
     let back = format!("/b/{brand_id}/conversions{}", kept_query(req.uri().query()));
     if bad_id {
@@ -430,7 +446,7 @@ pub async fn bulk(
     }
     ctx.state(req)
         .writer
-        .submit_statuses(ctx.brand.id, ids, status)
+        .submit_statuses(ctx.brand.id, ids, change(&actor_email, status))
         .await
         .map_err(write_failed)?;
     Ok(redirect_with_flash(req, &back, "conversions_changed"))
@@ -616,8 +632,8 @@ pub async fn detail(
         facts,
         click_id: conv.click_id.clone(),
         click,
-        can_approve: conv.status != ConversionStatus::Approved,
-        can_reject: conv.status != ConversionStatus::Rejected,
+        can_approve: conv.status.may_become(ConversionStatus::Approved),
+        can_reject: conv.status.may_become(ConversionStatus::Rejected),
         l: ctx.l,
     };
     Ok(super::render(req, brand, p))
@@ -640,11 +656,12 @@ pub async fn set_status(
 ) -> poem::Result<Response> {
     admin.check_csrf(&f.csrf)?;
     let id = parse_id(&id)?;
+    let actor_email = admin.email.clone();
     let ctx = Ctx::load(req, admin, brand_id, "Conversion", "conversions").await?;
     let status = action_status(&f.action).ok_or_else(bad_action)?;
     ctx.state(req)
         .writer
-        .submit_status(ctx.brand.id, id, status)
+        .submit_status(ctx.brand.id, id, change(&actor_email, status))
         .await
         .map_err(write_failed)?;
     Ok(redirect_with_flash(
