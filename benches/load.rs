@@ -1,6 +1,7 @@
 //! `cargo bench --bench load`: the click hot path, conversions and reports of the release
 //! binary, measured by a separate load generator (wrk), with nginx's `return 302` on the same
-//! machine as the ceiling. Prints a table (markdown, ready for README).
+//! machine as the ceiling; then the dashboard's pages as a signed-in admin (made with
+//! `trcker admin create`) gets them. Prints a table (markdown, ready for README).
 //!
 //! Knobs (environment): BENCH_CLICKS (default 10000000), BENCH_CONVERSIONS (500000),
 //! BENCH_SECS (10), BENCH_CONNS (64); BENCH_DATA_DIR keeps the seeded store there and reuses
@@ -425,6 +426,8 @@ end
     }
 
     let (_, hwm_reports) = rss(pid);
+    // The dashboard's pages over the same store, nothing else running.
+    let page_rows = pages(&rt, &server.base, &data, &http, &auth);
     drop(server);
     let nginx_run = nginx(dir.path(), conns, secs);
     let load_after = load_average();
@@ -473,9 +476,173 @@ end
     for (group, zone, ms) in &report_rows {
         println!("| /reports 30 days, group_by={group}, timezone={zone} | | {ms:.1} ms | | |");
     }
+    for (name, t) in &page_rows {
+        match t {
+            Some((p50, max)) => println!("| page: {name} | | {p50:.1} ms | max {max:.1} ms | |"),
+            None => println!("| page: {name} | | n/a (page missing) | | |"),
+        }
+    }
     println!("| RSS idle, after start on the seeded store | {idle_rss:.1} MiB | | | |");
     println!("| RSS peak under click load (VmHWM) | {hwm_clicks:.1} MiB | | | |");
     println!("| RSS peak under conversion load | {hwm_conversions:.1} MiB | | | |");
     println!("| RSS after the load | {rss_after:.1} MiB | | | |");
     println!("| RSS peak through the report queries | {hwm_reports:.1} MiB | | | |");
+    println!();
+    println!(
+        "Pages: signed in as an admin, {PAGE_RUNS} requests each after {PAGE_WARMUPS} warm-ups, \
+         one at a time; time to the full body on loopback (server time as seen on loopback), \
+         p50 and max. Target: every page < 100 ms."
+    );
+}
+
+const PAGE_WARMUPS: usize = 2;
+const PAGE_RUNS: usize = 20;
+
+/// Cookie `name`'s value as a response sets it.
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers().get_all("set-cookie").iter().find_map(|v| {
+        let (k, v) = v.to_str().ok()?.split(';').next()?.split_once('=')?;
+        (k.trim() == name).then(|| v.to_string())
+    })
+}
+
+/// An admin made with `trcker admin create` (or its password reset, when a reused store has
+/// it already), signed in through `/login` as a browser does; the session's cookie.
+fn sign_in(rt: &tokio::runtime::Runtime, base: &str, data: &Path, web: &reqwest::Client) -> String {
+    const EMAIL: &str = "bench@example.com";
+    const PASSWORD: &str = "bench pages password";
+    let admin = |command: &str| {
+        let mut child = trcker()
+            .args(["admin", command, "--email", EMAIL, "--data-dir"])
+            .arg(data)
+            .env("TRCKER_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+        child.wait().is_ok_and(|s| s.success())
+    };
+    assert!(
+        admin("create") || admin("reset-password"),
+        "trcker admin create failed"
+    );
+    rt.block_on(async {
+        let r = web.get(format!("{base}/login")).send().await.unwrap();
+        assert!(r.status().is_success(), "GET /login: {}", r.status());
+        let pre = set_cookie(&r, "trcker_csrf").expect("/login sets trcker_csrf");
+        let html = r.text().await.unwrap();
+        let at = html
+            .find("name=\"csrf\" value=\"")
+            .expect("/login has a csrf field")
+            + 19;
+        let csrf = &html[at..at + html[at..].find('"').unwrap()];
+        let r = web
+            .post(format!("{base}/login"))
+            .header("cookie", format!("trcker_csrf={pre}"))
+            .form(&[("csrf", csrf), ("email", EMAIL), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_redirection(), "POST /login: {}", r.status());
+        let session = set_cookie(&r, "trcker_session").expect("sign-in sets trcker_session");
+        format!("trcker_session={session}")
+    })
+}
+
+/// p50 and max (ms) of the dashboard's pages as a signed-in admin gets them; `None` for a
+/// page this build doesn't have (404).
+fn pages(
+    rt: &tokio::runtime::Runtime,
+    base: &str,
+    data: &Path,
+    api: &reqwest::Client,
+    auth: &str,
+) -> Vec<(&'static str, Option<(f64, f64)>)> {
+    let get = |path: &str| {
+        rt.block_on(async {
+            let r = api
+                .get(format!("{base}/api/v1{path}"))
+                .header("Authorization", auth)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{path}: {}", r.status());
+            r.json::<serde_json::Value>().await.unwrap()
+        })
+    };
+    // The seeded brand (the key's), its first partner with clicks this month (the seed makes
+    // its partners before the bench adds its own, whose conversions are the newest), and a
+    // conversion id half way down the list (a page deep in it).
+    let brand = get("/brand")["id"].as_i64().unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let from = today - chrono::Duration::days(29);
+    let by_partner = get(&format!("/reports?from={from}&to={today}&group_by=partner"));
+    let partner = by_partner["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["partner_id"].as_i64())
+        .min()
+        .expect("the store has clicks this month");
+    let newest = get("/conversions?limit=1")["data"][0]["id"]
+        .as_i64()
+        .expect("the store has conversions");
+    let mid = newest / 2;
+
+    let web = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let session = sign_in(rt, base, data, &web);
+    let b = format!("/b/{brand}");
+    let list: [(&'static str, String); 6] = [
+        ("Overview 30 days", format!("{b}?range=30d")),
+        (
+            "partner, 30 days",
+            format!("{b}/partners/{partner}?range=30d"),
+        ),
+        ("conversions, first page", format!("{b}/conversions")),
+        (
+            "conversions, approved, deep page",
+            format!("{b}/conversions?status=approved&before={mid}"),
+        ),
+        ("offers", format!("{b}/offers")),
+        (
+            "report 30 days, group_by=day,offer",
+            format!("{b}/reports?range=30d&group_by=day,offer"),
+        ),
+    ];
+    list.into_iter()
+        .map(|(name, path)| {
+            let url = format!("{base}{path}");
+            let mut times = Vec::new();
+            for i in 0..PAGE_WARMUPS + PAGE_RUNS {
+                let t = Instant::now();
+                let (status, body) = rt.block_on(async {
+                    let r = web
+                        .get(&url)
+                        .header("cookie", &session)
+                        .send()
+                        .await
+                        .unwrap();
+                    let status = r.status();
+                    (status, r.bytes().await.unwrap())
+                });
+                let ms = t.elapsed().as_secs_f64() * 1000.0;
+                if status == reqwest::StatusCode::NOT_FOUND {
+                    eprintln!("bench: {path}: 404, not in this build");
+                    return (name, None);
+                }
+                assert!(status.is_success(), "{path}: {status}");
+                assert!(!body.is_empty(), "{path}: empty page");
+                if i >= PAGE_WARMUPS {
+                    times.push(ms);
+                }
+            }
+            let max = times.iter().copied().fold(0.0, f64::max);
+            (name, Some((p50(times), max)))
+        })
+        .collect()
 }

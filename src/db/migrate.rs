@@ -15,6 +15,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0005_lifecycle.sql"),
     ),
     ("0006_events", include_str!("migrations/0006_events.sql")),
+    (
+        "0007_conversions_partner",
+        include_str!("migrations/0007_conversions_partner.sql"),
+    ),
 ];
 
 /// The schema version this binary brings a database to.

@@ -336,9 +336,17 @@ pub fn batch(
     before_id: Option<i64>,
     size: u32,
 ) -> StoreResult<Vec<Conversion>> {
+    // A partner given is a plain `partner_id = ?3` (not `?3 IS NULL OR …`, which no index can
+    // serve), so SQLite seeks `conversions_brand_partner` instead of walking every partner's
+    // rows down from the newest; the two shapes are two cached statements.
+    let partner = if f.partner_id.is_some() {
+        "partner_id = ?3"
+    } else {
+        "?3 IS NULL"
+    };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM conversions WHERE brand_id = ?1
-         AND (?2 IS NULL OR offer_id = ?2) AND (?3 IS NULL OR partner_id = ?3)
+         AND (?2 IS NULL OR offer_id = ?2) AND {partner}
          AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR event = ?5)
          AND (?6 IS NULL OR click_id = ?6) AND (?7 IS NULL OR transaction_id = ?7)
          AND (?8 IS NULL OR occurred_at >= ?8) AND (?9 IS NULL OR occurred_at <= ?9)
