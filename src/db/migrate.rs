@@ -19,6 +19,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_conversions_partner",
         include_str!("migrations/0007_conversions_partner.sql"),
     ),
+    (
+        "0008_conversions_offer",
+        include_str!("migrations/0008_conversions_offer.sql"),
+    ),
 ];
 
 /// The schema version this binary brings a database to.

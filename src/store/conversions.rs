@@ -336,9 +336,15 @@ pub fn batch(
     before_id: Option<i64>,
     size: u32,
 ) -> StoreResult<Vec<Conversion>> {
-    // A partner given is a plain `partner_id = ?3` (not `?3 IS NULL OR …`, which no index can
-    // serve), so SQLite seeks `conversions_brand_partner` instead of walking every partner's
-    // rows down from the newest; the two shapes are two cached statements.
+    // An offer or partner given is a plain `offer_id = ?2` / `partner_id = ?3` (not
+    // `?2 IS NULL OR …`, which no index can serve), so SQLite seeks `conversions_brand_offer` /
+    // `conversions_brand_partner` instead of walking every other offer's or partner's rows down
+    // from the newest; the shapes are up to four cached statements.
+    let offer = if f.offer_id.is_some() {
+        "offer_id = ?2"
+    } else {
+        "?2 IS NULL"
+    };
     let partner = if f.partner_id.is_some() {
         "partner_id = ?3"
     } else {
@@ -346,7 +352,7 @@ pub fn batch(
     };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM conversions WHERE brand_id = ?1
-         AND (?2 IS NULL OR offer_id = ?2) AND {partner}
+         AND {offer} AND {partner}
          AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR event = ?5)
          AND (?6 IS NULL OR click_id = ?6) AND (?7 IS NULL OR transaction_id = ?7)
          AND (?8 IS NULL OR occurred_at >= ?8) AND (?9 IS NULL OR occurred_at <= ?9)
