@@ -189,6 +189,15 @@ pub fn not_found() -> poem::Error {
     )
 }
 
+/// A store failure as a page: a row that isn't there (or is another brand's) is the 404 page,
+/// anything else the logged 500.
+pub fn store_error(e: crate::store::StoreError) -> poem::Error {
+    match e {
+        crate::store::StoreError::NotFound => not_found(),
+        e => internal(e),
+    }
+}
+
 /// A bug or a database failure: logged (store errors carry no secrets), not shown.
 pub fn internal(e: impl std::fmt::Display) -> poem::Error {
     tracing::error!(error = %e, "page failed");

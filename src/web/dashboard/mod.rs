@@ -16,9 +16,8 @@ use poem::{Request, Response, Route, get, handler, post};
 
 use crate::domain::ids::BrandId;
 use crate::state::AppState;
-use crate::store::StoreError;
 use crate::store::brands::{self, Brand};
-use crate::web::page::{self, BrandNav, Layout, internal, not_found, redirect, secured};
+use crate::web::page::{self, BrandNav, Layout, internal, redirect, secured, store_error};
 use crate::web::session::{self, Admin};
 
 /// The brand last viewed, so `/` opens it again.
@@ -54,8 +53,7 @@ impl Ctx {
             .map_err(internal)?;
         let brand = match brand {
             Ok(b) => b,
-            Err(StoreError::NotFound) => return Err(not_found()),
-            Err(e) => return Err(internal(e)),
+            Err(e) => return Err(store_error(e)),
         };
         let tz = zone(&brand);
         let mut l = Layout::new(req, title, active, Some(admin.signed_in()));

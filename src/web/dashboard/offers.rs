@@ -21,7 +21,7 @@ use crate::domain::status::{OfferStatus, PartnerStatus, PayoutType};
 use crate::store::offers::{self, Offer};
 use crate::store::{StoreError, partners, reports};
 use crate::web::format;
-use crate::web::page::{Layout, internal, not_found, redirect_with_flash};
+use crate::web::page::{Layout, internal, not_found, redirect_with_flash, store_error};
 use crate::web::session::{self, Admin};
 
 /// Fields of the offer form, in the order the domain checks them.
@@ -259,11 +259,10 @@ pub async fn create(
 
 async fn load_offer(ctx: &Ctx, req: &Request, id: i64) -> poem::Result<Offer> {
     let brand = ctx.brand.id;
-    match ctx.state(req).db(move |c| offers::get(c, brand, id)).await {
-        Ok(o) => Ok(o),
-        Err(StoreError::NotFound) => Err(not_found()),
-        Err(e) => Err(internal(e)),
-    }
+    ctx.state(req)
+        .db(move |c| offers::get(c, brand, id))
+        .await
+        .map_err(store_error)
 }
 
 #[handler]
@@ -326,8 +325,7 @@ pub async fn update(
             f.currency = load_offer(&ctx, req, id).await?.currency;
             Ok(form_page(req, ctx, Some(id), f, e))
         }
-        Err(StoreError::NotFound) => Err(not_found()),
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(store_error(e)),
     }
 }
 
@@ -400,8 +398,7 @@ pub async fn set_status(
             &format!("/b/{brand_id}/offers/{id}"),
             "offer_saved",
         )),
-        Err(StoreError::NotFound) => Err(not_found()),
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(store_error(e)),
     }
 }
 

@@ -21,7 +21,7 @@ use crate::store::conversions::{self, Filter};
 use crate::store::partners::{self, Partner};
 use crate::store::{StoreError, offers};
 use crate::web::format;
-use crate::web::page::{Layout, internal, not_found, redirect_with_flash};
+use crate::web::page::{Layout, internal, not_found, redirect_with_flash, store_error};
 use crate::web::session::{self, Admin};
 
 const FIELDS: [&str; 2] = ["name", "email"];
@@ -164,8 +164,7 @@ fn placed(e: StoreError, errors: &mut Errors) -> poem::Result<()> {
             &format!("{field} {value} is already used by another partner of this brand"),
             &FIELDS,
         ),
-        StoreError::NotFound => return Err(not_found()),
-        e => return Err(internal(e)),
+        e => return Err(store_error(e)),
     }
     Ok(())
 }
@@ -221,15 +220,10 @@ pub async fn create(
 
 async fn load_partner(ctx: &Ctx, req: &Request, id: i64) -> poem::Result<Partner> {
     let brand = ctx.brand.id;
-    match ctx
-        .state(req)
+    ctx.state(req)
         .db(move |c| partners::get(c, brand, id))
         .await
-    {
-        Ok(p) => Ok(p),
-        Err(StoreError::NotFound) => Err(not_found()),
-        Err(e) => Err(internal(e)),
-    }
+        .map_err(store_error)
 }
 
 #[handler]
@@ -351,8 +345,7 @@ pub async fn set_status(
             &format!("/b/{brand_id}/partners/{id}"),
             "partner_saved",
         )),
-        Err(StoreError::NotFound) => Err(not_found()),
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(store_error(e)),
     }
 }
 

@@ -12,7 +12,9 @@ use serde::Deserialize;
 
 use crate::state::AppState;
 use crate::store::{StoreError, brands, keys};
-use crate::web::page::{Layout, internal, not_found, redirect, redirect_with_flash, render};
+use crate::web::page::{
+    Layout, internal, not_found, redirect, redirect_with_flash, render, store_error,
+};
 use crate::web::session::{self, Admin};
 
 pub struct KeyRow {
@@ -250,7 +252,6 @@ pub async fn revoke(
             "/settings/api-keys",
             "key_revoked",
         )),
-        Err(StoreError::NotFound) => Err(not_found()),
-        Err(e) => Err(internal(e)),
+        Err(e) => Err(store_error(e)),
     }
 }
