@@ -123,6 +123,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let flusher = crate::jobs::spawn_key_usage(state.key_usage.clone(), state.pool.clone());
+    let holds = crate::jobs::spawn_holds(state.writer.clone());
     let (app, docs) = app_and_docs(state.clone());
     // Compress /docs now, in the background, rather than for its first visitor.
     tokio::spawn(async move {
@@ -162,6 +163,7 @@ pub async fn serve(
         task.abort();
     }
     flusher.abort();
+    holds.abort();
     let writer = state.writer.clone();
     let (usage, pool) = (state.key_usage.clone(), state.pool.clone());
     tokio::task::spawn_blocking(move || {

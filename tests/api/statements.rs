@@ -1,0 +1,1 @@
+//! Partner statements (API 1.1) over HTTP.
