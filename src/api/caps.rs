@@ -160,7 +160,10 @@ impl CapsApi {
             })
             .await?;
         Ok(Json(CapList {
-            data: data.into_iter().map(|(cap, used)| to_api(cap, used)).collect(),
+            data: data
+                .into_iter()
+                .map(|(cap, used)| to_api(cap, used))
+                .collect(),
         }))
     }
 

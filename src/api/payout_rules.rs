@@ -156,7 +156,11 @@ impl PayoutRulesApi {
     /// List payout rules
     ///
     /// Newest first; filter by `offer_id` or `partner_id`.
-    #[oai(path = "/payout-rules", method = "get", operation_id = "listPayoutRules")]
+    #[oai(
+        path = "/payout-rules",
+        method = "get",
+        operation_id = "listPayoutRules"
+    )]
     async fn list(
         &self,
         auth: BrandKey,
@@ -194,7 +198,11 @@ impl PayoutRulesApi {
     /// partner wins over one for the partner's offers, which wins over the offer's own
     /// payout; among rules of the same kind the latest `starts_at`, then the highest id. The
     /// currency is always the offer's. A conversion's payout is fixed when it is recorded.
-    #[oai(path = "/payout-rules", method = "post", operation_id = "createPayoutRule")]
+    #[oai(
+        path = "/payout-rules",
+        method = "post",
+        operation_id = "createPayoutRule"
+    )]
     async fn create(
         &self,
         auth: BrandKey,
@@ -206,7 +214,11 @@ impl PayoutRulesApi {
             Some(t) => instant("starts_at", t)?,
             None => now(),
         };
-        let ends_at = b.ends_at.as_deref().map(|t| instant("ends_at", t)).transpose()?;
+        let ends_at = b
+            .ends_at
+            .as_deref()
+            .map(|t| instant("ends_at", t))
+            .transpose()?;
         let input = RuleInput {
             offer_id: b.offer_id,
             partner_id: b.partner_id,
@@ -226,7 +238,11 @@ impl PayoutRulesApi {
     /// Get a payout rule
     ///
     /// 404 when the id is unknown, belongs to another brand, or the rule was deleted.
-    #[oai(path = "/payout-rules/:id", method = "get", operation_id = "getPayoutRule")]
+    #[oai(
+        path = "/payout-rules/:id",
+        method = "get",
+        operation_id = "getPayoutRule"
+    )]
     async fn get(
         &self,
         auth: BrandKey,
@@ -234,13 +250,19 @@ impl PayoutRulesApi {
         id: Path<i64>,
     ) -> Result<Json<PayoutRule>, ApiError> {
         let (brand, id) = (auth.0.brand_id, id.0);
-        Ok(Json(to_api(state.db(move |c| store::get(c, brand, id)).await?)))
+        Ok(Json(to_api(
+            state.db(move |c| store::get(c, brand, id)).await?,
+        )))
     }
 
     /// Delete a payout rule
     ///
     /// The rule stops applying at once; conversions it priced keep their payout.
-    #[oai(path = "/payout-rules/:id", method = "delete", operation_id = "deletePayoutRule")]
+    #[oai(
+        path = "/payout-rules/:id",
+        method = "delete",
+        operation_id = "deletePayoutRule"
+    )]
     async fn delete(
         &self,
         auth: BrandKey,
@@ -256,7 +278,11 @@ impl PayoutRulesApi {
     ///
     /// The payout a conversion of `partner_id` on this offer would get at `at` (default now),
     /// and the rule that gives it (`rule_id` null: the offer's own payout).
-    #[oai(path = "/offers/:id/payout", method = "get", operation_id = "getEffectivePayout")]
+    #[oai(
+        path = "/offers/:id/payout",
+        method = "get",
+        operation_id = "getEffectivePayout"
+    )]
     async fn effective(
         &self,
         auth: BrandKey,

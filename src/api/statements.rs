@@ -225,7 +225,11 @@ impl StatementsApi {
     /// currency, with a line for every `approved` conversion that occurred by then and is on
     /// no statement yet, and a negative line for every conversion a paid statement paid that
     /// has since been `reversed` (a clawback). Nothing to pay: 422 `nothing_to_pay`.
-    #[oai(path = "/statements", method = "post", operation_id = "createStatements")]
+    #[oai(
+        path = "/statements",
+        method = "post",
+        operation_id = "createStatements"
+    )]
     async fn create(
         &self,
         auth: BrandKey,
@@ -289,7 +293,11 @@ impl StatementsApi {
     /// Get a statement
     ///
     /// Its `total` is the exact sum of its lines at this moment. 404 for another brand's.
-    #[oai(path = "/statements/:id", method = "get", operation_id = "getStatement")]
+    #[oai(
+        path = "/statements/:id",
+        method = "get",
+        operation_id = "getStatement"
+    )]
     async fn get(
         &self,
         auth: BrandKey,
@@ -297,7 +305,9 @@ impl StatementsApi {
         id: Path<i64>,
     ) -> Result<Json<Statement>, ApiError> {
         let (brand, id) = (auth.0.brand_id, id.0);
-        Ok(Json(to_api(state.db(move |c| store::get(c, brand, id)).await?)))
+        Ok(Json(to_api(
+            state.db(move |c| store::get(c, brand, id)).await?,
+        )))
     }
 
     /// List a statement's lines
@@ -349,7 +359,11 @@ impl StatementsApi {
     /// Mark a statement paid
     ///
     /// Sets `paid_at`; paying a paid statement again answers it unchanged.
-    #[oai(path = "/statements/:id/pay", method = "post", operation_id = "payStatement")]
+    #[oai(
+        path = "/statements/:id/pay",
+        method = "post",
+        operation_id = "payStatement"
+    )]
     async fn pay(
         &self,
         auth: BrandKey,
@@ -357,7 +371,10 @@ impl StatementsApi {
         id: Path<i64>,
     ) -> Result<Json<Statement>, ApiError> {
         let (brand, id) = (auth.0.brand_id, id.0);
-        let s = state.writer.run(move |c, _| store::pay(c, brand, id)).await?;
+        let s = state
+            .writer
+            .run(move |c, _| store::pay(c, brand, id))
+            .await?;
         Ok(Json(to_api(s)))
     }
 
@@ -365,7 +382,11 @@ impl StatementsApi {
     ///
     /// Its conversions are free again for the next statement. A paid statement: 422
     /// `statement_paid`.
-    #[oai(path = "/statements/:id", method = "delete", operation_id = "deleteStatement")]
+    #[oai(
+        path = "/statements/:id",
+        method = "delete",
+        operation_id = "deleteStatement"
+    )]
     async fn delete(
         &self,
         auth: BrandKey,

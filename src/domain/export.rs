@@ -7,8 +7,8 @@ use std::fmt::{self, Write as _};
 
 use super::conversion::Conversion;
 use super::money::Money;
-use super::statement::StatementLine;
 use super::report::{Row, TimeGrain, shown_ratio};
+use super::statement::StatementLine;
 use super::time::to_rfc3339;
 
 /// The columns of a report row: the `ReportRow` schema's properties, in order.

@@ -127,7 +127,11 @@ mod tests {
         ];
         assert_eq!(applicable(&rules, 3, 7, 10).map(|r| r.id), Some(2));
         assert_eq!(applicable(&rules, 3, 7, 60).map(|r| r.id), Some(3));
-        assert_eq!(applicable(&rules, 3, 7, 80).map(|r| r.id), Some(2), "3 ended");
+        assert_eq!(
+            applicable(&rules, 3, 7, 80).map(|r| r.id),
+            Some(2),
+            "3 ended"
+        );
         assert_eq!(applicable(&rules, 3, 7, 100).map(|r| r.id), Some(1));
         assert_eq!(applicable(&rules, 5, 7, 100).map(|r| r.id), Some(1));
         assert_eq!(applicable(&rules, 3, 8, 10), None, "another partner's");
@@ -147,7 +151,11 @@ mod tests {
             starts_at: s,
             ends_at: e,
         };
-        assert!(input(PayoutType::Revshare, 10_001, 0, None).check().is_err());
+        assert!(
+            input(PayoutType::Revshare, 10_001, 0, None)
+                .check()
+                .is_err()
+        );
         assert!(input(PayoutType::Cpa, 10_001, 0, None).check().is_ok());
         assert!(input(PayoutType::Cpa, 1, 10, Some(10)).check().is_err());
         assert!(input(PayoutType::Cpa, 1, 10, Some(11)).check().is_ok());

@@ -126,7 +126,11 @@ pub fn admit(
 ) -> StoreResult<bool> {
     let caps = covering(conn, brand_id, offer_id, partner_id)?;
     for cap in &caps {
-        if !fits(used(conn, cap, occurred_at, tz)?, cap.weight(payout), cap.limit) {
+        if !fits(
+            used(conn, cap, occurred_at, tz)?,
+            cap.weight(payout),
+            cap.limit,
+        ) {
             return Ok(false);
         }
     }

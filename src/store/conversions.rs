@@ -211,7 +211,15 @@ pub fn insert(
     let (mut reason, mut actor) = (None, actor);
     if status.counts_toward_caps() {
         let tz = brands::timezone(conn, brand_id)?;
-        if !caps::admit(conn, brand_id, offer_id, partner_id, occurred_at, payout, tz)? {
+        if !caps::admit(
+            conn,
+            brand_id,
+            offer_id,
+            partner_id,
+            occurred_at,
+            payout,
+            tz,
+        )? {
             // Kept, never lost: rejected, and the history says by whom and why.
             (status, hold_until) = (ConversionStatus::Rejected, None);
             (reason, actor) = (Some(CAP_REACHED), CAP_ACTOR);

@@ -118,7 +118,7 @@ pub fn is_paid(conn: &Connection, id: i64) -> StoreResult<bool> {
 /// What a partner has to be paid, by currency: every approved conversion up to `through_at`
 /// on no statement, and a clawback of every reversed conversion a paid statement paid that no
 /// statement has clawed back yet.
-const PAYOUTS: &str = "FROM conversions WHERE brand_id = ?1 AND partner_id = ?2
+const PAYABLE: &str = "brand_id = ?1 AND partner_id = ?2
     AND status = 'approved' AND statement_id IS NULL AND occurred_at < ?3 AND currency = ?4";
 const CLAWBACKS: &str = "FROM conversions c WHERE c.brand_id = ?1 AND c.partner_id = ?2
     AND c.status = 'reversed' AND c.currency = ?4 AND c.statement_id IS NOT NULL
@@ -137,9 +137,9 @@ pub fn create(
     tz: Tz,
 ) -> StoreResult<Vec<Statement>> {
     super::partners::get(conn, brand_id, partner_id).map_err(|e| match e {
-        StoreError::NotFound => {
-            StoreError::Invalid(format!("partner_id {partner_id} matches no partner of this brand"))
-        }
+        StoreError::NotFound => StoreError::Invalid(format!(
+            "partner_id {partner_id} matches no partner of this brand"
+        )),
         e => e,
     })?;
     let end = through
@@ -149,7 +149,8 @@ pub fn create(
     let currencies: Vec<String> = conn
         .prepare_cached(&format!(
             "SELECT currency {PAYOUTS_ANY} UNION SELECT currency {CLAWBACKS_ANY}",
-            PAYOUTS_ANY = PAYOUTS.replace("AND currency = ?4", ""),
+            PAYOUTS_ANY =
+                format!("FROM conversions WHERE {PAYABLE}").replace("AND currency = ?4", ""),
             CLAWBACKS_ANY = CLAWBACKS.replace("AND c.currency = ?4", ""),
         ))?
         .query_map(params![brand_id, partner_id, end], |r| r.get(0))?
@@ -164,12 +165,20 @@ pub fn create(
             "INSERT INTO statements (brand_id, partner_id, currency, through, through_at, status,
              created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6)",
         )?
-        .execute(params![brand_id, partner_id, currency, through.to_string(), end, ts])?;
+        .execute(params![
+            brand_id,
+            partner_id,
+            currency,
+            through.to_string(),
+            end,
+            ts
+        ])?;
         let id = conn.last_insert_rowid();
         let args = params![brand_id, partner_id, end, currency, id];
         conn.prepare_cached(&format!(
             "INSERT INTO statement_lines (statement_id, conversion_id, kind, amount_minor,
-             occurred_at) SELECT ?5, id, 'payout', payout_minor, occurred_at {PAYOUTS} ORDER BY id"
+             occurred_at) SELECT ?5, id, 'payout', payout_minor, occurred_at FROM conversions
+             WHERE {PAYABLE} ORDER BY id"
         ))?
         .execute(args)?;
         conn.prepare_cached(&format!(
@@ -178,8 +187,10 @@ pub fn create(
              ORDER BY c.id"
         ))?
         .execute(args)?;
-        conn.prepare_cached(&format!("UPDATE conversions SET statement_id = ?5 {PAYOUTS}"))?
-            .execute(args)?;
+        conn.prepare_cached(&format!(
+            "UPDATE conversions SET statement_id = ?5 WHERE {PAYABLE}"
+        ))?
+        .execute(args)?;
         let s = get(conn, brand_id, id)?;
         events::statement(conn, events::STATEMENT_CREATED, &s, ts)?;
         made.push(s);
@@ -209,8 +220,10 @@ pub fn delete(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<()> 
     if get(conn, brand_id, id)?.status == StatementStatus::Paid {
         return Err(StoreError::Invalid(PAID_IS_FINAL.into()));
     }
-    conn.prepare_cached("UPDATE conversions SET statement_id = NULL WHERE brand_id = ?1 AND statement_id = ?2")?
-        .execute(params![brand_id, id])?;
+    conn.prepare_cached(
+        "UPDATE conversions SET statement_id = NULL WHERE brand_id = ?1 AND statement_id = ?2",
+    )?
+    .execute(params![brand_id, id])?;
     conn.prepare_cached("DELETE FROM statement_lines WHERE statement_id = ?1")?
         .execute([id])?;
     conn.prepare_cached("DELETE FROM statements WHERE id = ?1")?

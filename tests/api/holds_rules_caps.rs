@@ -74,12 +74,20 @@ async fn an_offer_with_hold_days_holds_approved_conversions_pending() {
 
     for bad in [json!(-1), json!(366), json!(1.5)] {
         let r = app
-            .patch(&key, &format!("/api/v1/offers/{offer}"), json!({"hold_days": bad}))
+            .patch(
+                &key,
+                &format!("/api/v1/offers/{offer}"),
+                json!({"hold_days": bad}),
+            )
             .await;
         assert!(matches!(r.status, 400 | 422), "{bad}: {}", r.json);
     }
     let r = app
-        .patch(&key, &format!("/api/v1/offers/{offer}"), json!({"hold_days": 0}))
+        .patch(
+            &key,
+            &format!("/api/v1/offers/{offer}"),
+            json!({"hold_days": 0}),
+        )
         .await;
     assert_eq!(r.json["hold_days"], 0);
     let now_approved = post_conversion(
@@ -101,7 +109,10 @@ async fn payout_rules_apply_by_precedence_and_fix_the_payout_at_recording() {
 
     let r = app.get(&key, &earn("2026-11-01T00:00:00Z")).await;
     assert_eq!(r.status, 200, "{}", r.json);
-    assert_eq!(r.json, json!({"payout_type": "cpa", "payout": 12.5, "currency": "USD", "rule_id": null}));
+    assert_eq!(
+        r.json,
+        json!({"payout_type": "cpa", "payout": 12.5, "currency": "USD", "rule_id": null})
+    );
 
     let all = app
         .post(
@@ -125,7 +136,10 @@ async fn payout_rules_apply_by_precedence_and_fix_the_payout_at_recording() {
     let this_id = this.json["id"].as_i64().unwrap();
 
     let r = app.get(&key, &earn("2026-11-05T00:00:00Z")).await;
-    assert_eq!((r.json["payout"].clone(), r.json["rule_id"].clone()), (json!(14.0), json!(all_id)));
+    assert_eq!(
+        (r.json["payout"].clone(), r.json["rule_id"].clone()),
+        (json!(14.0), json!(all_id))
+    );
     let r = app.get(&key, &earn("2026-11-15T00:00:00Z")).await;
     assert_eq!(r.json["payout_type"], "revshare");
     assert_eq!(r.json["rule_id"], this_id);
@@ -140,9 +154,14 @@ async fn payout_rules_apply_by_precedence_and_fix_the_payout_at_recording() {
                "occurred_at": "2026-11-15T12:00:00Z"}),
     )
     .await;
-    assert_eq!((c["payout"].clone(), c["payout_rule_id"].clone()), (json!(10.0), json!(this_id)));
+    assert_eq!(
+        (c["payout"].clone(), c["payout_rule_id"].clone()),
+        (json!(10.0), json!(this_id))
+    );
     // Deleting the rule never rewrites it; later conversions fall back.
-    let r = app.delete(&key, &format!("/api/v1/payout-rules/{this_id}")).await;
+    let r = app
+        .delete(&key, &format!("/api/v1/payout-rules/{this_id}"))
+        .await;
     assert_eq!(r.status, 204);
     let again = app
         .get(&key, &format!("/api/v1/conversions/{}", c["id"]))
@@ -155,8 +174,16 @@ async fn payout_rules_apply_by_precedence_and_fix_the_payout_at_recording() {
                "occurred_at": "2026-11-15T13:00:00Z"}),
     )
     .await;
-    assert_eq!((later["payout"].clone(), later["payout_rule_id"].clone()), (json!(14.0), json!(all_id)));
-    assert_eq!(app.get(&key, &format!("/api/v1/payout-rules/{this_id}")).await.status, 404);
+    assert_eq!(
+        (later["payout"].clone(), later["payout_rule_id"].clone()),
+        (json!(14.0), json!(all_id))
+    );
+    assert_eq!(
+        app.get(&key, &format!("/api/v1/payout-rules/{this_id}"))
+            .await
+            .status,
+        404
+    );
 
     let listed = app
         .get(&key, &format!("/api/v1/payout-rules?partner_id={partner}"))
@@ -165,27 +192,63 @@ async fn payout_rules_apply_by_precedence_and_fix_the_payout_at_recording() {
 
     // Refused, with the contract's shape; nothing made.
     for (body, want) in [
-        (json!({"partner_id": partner, "payout_type": "revshare", "payout": 101}), "<= 100"),
-        (json!({"partner_id": partner, "payout": 1, "starts_at": "2026-11-02T00:00:00Z", "ends_at": "2026-11-01T00:00:00Z"}), "ends_at"),
+        (
+            json!({"partner_id": partner, "payout_type": "revshare", "payout": 101}),
+            "<= 100",
+        ),
+        (
+            json!({"partner_id": partner, "payout": 1, "starts_at": "2026-11-02T00:00:00Z", "ends_at": "2026-11-01T00:00:00Z"}),
+            "ends_at",
+        ),
         (json!({"partner_id": 999_999, "payout": 1}), "partner_id"),
-        (json!({"partner_id": partner, "offer_id": 999_999, "payout": 1}), "offer_id"),
-        (json!({"partner_id": partner, "payout": 1, "starts_at": "yesterday"}), "starts_at"),
+        (
+            json!({"partner_id": partner, "offer_id": 999_999, "payout": 1}),
+            "offer_id",
+        ),
+        (
+            json!({"partner_id": partner, "payout": 1, "starts_at": "yesterday"}),
+            "starts_at",
+        ),
     ] {
         let r = app.post(&key, "/api/v1/payout-rules", body.clone()).await;
         assert_eq!(r.status, 422, "{body}: {}", r.json);
-        assert!(r.json["error"]["message"].as_str().unwrap().contains(want), "{}", r.json);
+        assert!(
+            r.json["error"]["message"].as_str().unwrap().contains(want),
+            "{}",
+            r.json
+        );
     }
     assert_eq!(app.count("SELECT count(*) FROM payout_rules"), 1);
 
     // Another brand sees none of it.
     let other = app.key("Other");
-    assert_eq!(app.get(&other, &format!("/api/v1/payout-rules/{all_id}")).await.status, 404);
-    assert_eq!(app.delete(&other, &format!("/api/v1/payout-rules/{all_id}")).await.status, 404);
-    assert_eq!(app.get(&other, &earn("2026-11-05T00:00:00Z")).await.status, 404);
+    assert_eq!(
+        app.get(&other, &format!("/api/v1/payout-rules/{all_id}"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.delete(&other, &format!("/api/v1/payout-rules/{all_id}"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.get(&other, &earn("2026-11-05T00:00:00Z")).await.status,
+        404
+    );
 }
 
 /// `n` postbacks at once on `offer`/`partner` at `at`; how many of them were approved.
-async fn burst(app: &TestApp, key: &str, offer: i64, partner: i64, at: &str, n: usize) -> Vec<Value> {
+async fn burst(
+    app: &TestApp,
+    key: &str,
+    offer: i64,
+    partner: i64,
+    at: &str,
+    n: usize,
+) -> Vec<Value> {
     let posts = (0..n).map(|_| {
         app.post(
             key,
@@ -237,7 +300,10 @@ async fn two_hundred_parallel_postbacks_at_a_cap_of_fifty_count_exactly_fifty() 
     // Every one was kept: 200 recorded, the report counts 50.
     assert_eq!(app.count("SELECT count(*) FROM conversions"), 200);
     let rep = app
-        .get(&key, "/api/v1/reports?from=2026-11-01&to=2026-12-31&group_by=offer")
+        .get(
+            &key,
+            "/api/v1/reports?from=2026-11-01&to=2026-12-31&group_by=offer",
+        )
         .await;
     assert_eq!(rep.json["totals"][0]["conversions"], 50, "{}", rep.json);
     assert_eq!(rep.json["totals"][0]["rejected_conversions"], 150);
@@ -301,24 +367,52 @@ async fn a_daily_cap_counts_each_day_of_the_brands_zone_on_its_own() {
     assert_eq!(approved(&nov), 0, "November is past 25.00 already");
 
     for (body, want) in [
-        (json!({"metric": "conversions", "window": "day", "limit": 0}), "limit"),
-        (json!({"metric": "conversions", "window": "day", "limit": 1.5}), "whole"),
-        (json!({"metric": "payout", "window": "day", "limit": 1.005}), "limit"),
-        (json!({"metric": "conversions", "window": "day", "limit": 5, "partner_id": 999_999}), "partner_id"),
+        (
+            json!({"metric": "conversions", "window": "day", "limit": 0}),
+            "limit",
+        ),
+        (
+            json!({"metric": "conversions", "window": "day", "limit": 1.5}),
+            "whole",
+        ),
+        (
+            json!({"metric": "payout", "window": "day", "limit": 1.005}),
+            "limit",
+        ),
+        (
+            json!({"metric": "conversions", "window": "day", "limit": 5, "partner_id": 999_999}),
+            "partner_id",
+        ),
     ] {
         let r = app
             .post(&key, &format!("/api/v1/offers/{offer}/caps"), body.clone())
             .await;
         assert_eq!(r.status, 422, "{body}: {}", r.json);
-        assert!(r.json["error"]["message"].as_str().unwrap().contains(want), "{}", r.json);
+        assert!(
+            r.json["error"]["message"].as_str().unwrap().contains(want),
+            "{}",
+            r.json
+        );
     }
     let other = app.key("Other");
     let caps = app.get(&key, &format!("/api/v1/offers/{offer}/caps")).await;
     let cap_id = caps.json["data"][0]["id"].as_i64().unwrap();
-    assert_eq!(app.get(&other, &format!("/api/v1/offers/{offer}/caps")).await.status, 404);
-    assert_eq!(app.delete(&other, &format!("/api/v1/caps/{cap_id}")).await.status, 404);
+    assert_eq!(
+        app.get(&other, &format!("/api/v1/offers/{offer}/caps"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.delete(&other, &format!("/api/v1/caps/{cap_id}"))
+            .await
+            .status,
+        404
+    );
     for cap in caps.json["data"].as_array().unwrap() {
-        let r = app.delete(&key, &format!("/api/v1/caps/{}", cap["id"])).await;
+        let r = app
+            .delete(&key, &format!("/api/v1/caps/{}", cap["id"]))
+            .await;
         assert_eq!(r.status, 204);
     }
     let after_delete = burst(&app, &key, offer, partner, before, 1).await;
