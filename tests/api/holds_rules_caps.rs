@@ -419,3 +419,38 @@ async fn a_daily_cap_counts_each_day_of_the_brands_zone_on_its_own() {
     assert_eq!(approved(&after_delete), 1, "the caps are gone");
     assert_eq!(app.count("SELECT count(*) FROM cap_usage"), 0);
 }
+
+#[tokio::test]
+async fn a_new_time_zone_moves_the_windows_a_cap_has_counted() {
+    let app = app();
+    let key = app.key("Acme");
+    let (offer, partner) = app.offer_and_partner(&key, offer_body("Daily")).await;
+    let r = app
+        .post(
+            &key,
+            &format!("/api/v1/offers/{offer}/caps"),
+            json!({"metric": "conversions", "window": "day", "limit": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    // 20:00 UTC on the 29th: the UTC day of the 29th is full.
+    let first = burst(&app, &key, offer, partner, "2026-11-29T20:00:00Z", 1).await;
+    assert_eq!(approved(&first), 1);
+    assert_eq!(
+        approved(&burst(&app, &key, offer, partner, "2026-11-29T10:00:00Z", 1).await),
+        0
+    );
+    // In Kolkata 20:00 UTC is 01:30 on the 30th: that day is full now, the 29th has room.
+    let r = app
+        .patch(&key, "/api/v1/brand", json!({"timezone": "Asia/Kolkata"}))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        approved(&burst(&app, &key, offer, partner, "2026-11-29T21:00:00Z", 1).await),
+        0
+    );
+    assert_eq!(
+        approved(&burst(&app, &key, offer, partner, "2026-11-29T10:00:00Z", 1).await),
+        1
+    );
+}
