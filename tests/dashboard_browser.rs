@@ -606,6 +606,7 @@ async fn keyboard_and_a_narrow_screen_in_headless_chromium() {
         ("/conversions", "conversions-375.png"),
         ("/conversions/1", "conversion-375.png"),
         ("/reports?range=7d&group_by=day,offer", "reports-375.png"),
+        ("/statements", "statements-375.png"),
     ] {
         c.goto(&format!("{base}/b/1{page}")).await.unwrap();
         wait_path(&c, &format!("/b/1{}", page.split('?').next().unwrap())).await;
