@@ -19,6 +19,7 @@ use crate::domain::statement::{self as domain, StatementLine as DomainLine};
 use crate::domain::time::{parse_day, to_rfc3339};
 use crate::state::AppState;
 use crate::store::{StoreError, brands, statements as store};
+use crate::tracking::writer::WriteError;
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "lowercase")]
@@ -215,6 +216,13 @@ fn refused(e: StoreError) -> ApiError {
     }
 }
 
+fn write_refused(e: WriteError) -> ApiError {
+    match e {
+        WriteError::Store(e) => refused(e),
+        e => e.into(),
+    }
+}
+
 pub struct StatementsApi;
 
 #[OpenApi(tag = "ApiTags::Statements")]
@@ -247,10 +255,7 @@ impl StatementsApi {
                 store::create(c, brand, partner, through, tz)
             })
             .await
-            .map_err(|e| match e {
-                crate::tracking::writer::WriteError::Store(e) => refused(e),
-                e => e.into(),
-            })?;
+            .map_err(write_refused)?;
         Ok(Created::Created(Json(StatementsCreated {
             data: made.into_iter().map(to_api).collect(),
         })))
@@ -398,10 +403,7 @@ impl StatementsApi {
             .writer
             .run(move |c, _| store::delete(c, brand, id))
             .await
-            .map_err(|e| match e {
-                crate::tracking::writer::WriteError::Store(e) => refused(e),
-                e => e.into(),
-            })?;
+            .map_err(write_refused)?;
         Ok(Deleted::Deleted)
     }
 }

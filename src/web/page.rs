@@ -207,6 +207,24 @@ pub fn busy() -> poem::Error {
 /// What [`busy`] puts in `Retry-After`: an argon2 check takes well under a second.
 pub const BUSY_RETRY_AFTER_SECS: &str = "5";
 
+/// A store refusal of a change as a page: not the brand's (or gone) is the 404 page, a rule of
+/// the domain the 422 page with its message, anything else the logged 500.
+pub fn change_refused(e: crate::store::StoreError) -> poem::Error {
+    match e {
+        crate::store::StoreError::NotFound => not_found(),
+        crate::store::StoreError::Invalid(m) => refused(&m),
+        e => internal(e),
+    }
+}
+
+/// The same for a change made through the writer (which may also be unavailable).
+pub fn write_refused(e: crate::tracking::writer::WriteError) -> poem::Error {
+    match e {
+        crate::tracking::writer::WriteError::Store(e) => change_refused(e),
+        e => internal(e),
+    }
+}
+
 /// A change the domain refuses (its message is for people), as a 422 page.
 pub fn refused(message: &str) -> poem::Error {
     error_page(

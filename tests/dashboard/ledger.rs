@@ -85,6 +85,19 @@ async fn a_conversion_page_shows_its_history_and_reverses_with_a_reason() {
     assert_eq!(api.json["status"], "approved", "nothing changed");
 }
 
+/// The edit form of the "Shoes" offer as `offer_body` made it, with `hold_days`.
+fn offer_with_hold(hold_days: &str) -> [(&str, &str); 7] {
+    [
+        ("name", "Shoes"),
+        ("destination_url", "https://shop.example.com/l?x=1"),
+        ("payout_type", "cpa"),
+        ("payout", "12.50"),
+        ("currency", "USD"),
+        ("status", "active"),
+        ("hold_days", hold_days),
+    ]
+}
+
 #[tokio::test]
 async fn an_offer_page_sets_hold_days_and_caps_with_their_use() {
     let dash = Dash::new().await;
@@ -92,18 +105,7 @@ async fn an_offer_page_sets_hold_days_and_caps_with_their_use() {
     let edit = dash.html(&format!("/offers/{offer}/edit")).await;
     assert!(edit.contains("name=\"hold_days\""));
     let resp = dash
-        .post_form(
-            &format!("/offers/{offer}/edit"),
-            &[
-                ("name", "Shoes"),
-                ("destination_url", "https://shop.example.com/l?x=1"),
-                ("payout_type", "cpa"),
-                ("payout", "12.50"),
-                ("currency", "USD"),
-                ("status", "active"),
-                ("hold_days", "400"),
-            ],
-        )
+        .post_form(&format!("/offers/{offer}/edit"), &offer_with_hold("400"))
         .await;
     assert_eq!(resp.0.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = text(resp).await;
@@ -113,18 +115,7 @@ async fn an_offer_page_sets_hold_days_and_caps_with_their_use() {
     );
     assert!(html.contains("id=\"hold_days-error\""), "next to its field");
     let resp = dash
-        .post_form(
-            &format!("/offers/{offer}/edit"),
-            &[
-                ("name", "Shoes"),
-                ("destination_url", "https://shop.example.com/l?x=1"),
-                ("payout_type", "cpa"),
-                ("payout", "12.50"),
-                ("currency", "USD"),
-                ("status", "active"),
-                ("hold_days", "14"),
-            ],
-        )
+        .post_form(&format!("/offers/{offer}/edit"), &offer_with_hold("14"))
         .await;
     assert_eq!(resp.0.status(), StatusCode::SEE_OTHER);
     let api = dash

@@ -11,9 +11,8 @@ use crate::domain::cap::{self, Cap};
 use crate::domain::ids::BrandId;
 use crate::domain::status::{CapMetric, CapWindow};
 use crate::store::{StoreError, StoreResult, brands, caps};
-use crate::tracking::writer::WriteError;
 use crate::web::format;
-use crate::web::page::{internal, not_found, redirect_with_flash, refused};
+use crate::web::page::{not_found, redirect_with_flash, refused, write_refused};
 use crate::web::session::{self, Admin};
 
 /// A cap as the offer page lists it.
@@ -124,7 +123,7 @@ pub async fn add(
             caps::create(c, brand, offer_id, &new, tz).map(|_| ())
         })
         .await
-        .map_err(failed)?;
+        .map_err(write_refused)?;
     Ok(redirect_with_flash(
         req,
         &format!("/b/{brand_id}/offers/{offer_id}#caps"),
@@ -157,18 +156,10 @@ pub async fn remove(
             caps::delete(c, brand, cap_id)
         })
         .await
-        .map_err(failed)?;
+        .map_err(write_refused)?;
     Ok(redirect_with_flash(
         req,
         &format!("/b/{brand_id}/offers/{offer_id}#caps"),
         "cap_removed",
     ))
-}
-
-fn failed(e: WriteError) -> poem::Error {
-    match e {
-        WriteError::Store(StoreError::NotFound) => not_found(),
-        WriteError::Store(StoreError::Invalid(m)) => refused(&m),
-        e => internal(e),
-    }
 }

@@ -15,7 +15,7 @@ use crate::domain::time::{day_start, now, parse_day};
 use crate::store::offers::Offer;
 use crate::store::{StoreError, payout_rules};
 use crate::web::format;
-use crate::web::page::{internal, not_found, redirect_with_flash, refused};
+use crate::web::page::{change_refused, not_found, redirect_with_flash, refused};
 use crate::web::session::{self, Admin};
 
 /// A rule as the partner page lists it.
@@ -131,10 +131,7 @@ pub async fn add(
     let tz = state
         .db(move |c| crate::store::brands::timezone(c, brand))
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => not_found(),
-            e => internal(e),
-        })?;
+        .map_err(change_refused)?;
     let payout = f
         .payout
         .trim()
@@ -159,10 +156,7 @@ pub async fn add(
     state
         .db(move |c| payout_rules::create(c, brand, &input))
         .await
-        .map_err(|e| match e {
-            StoreError::Invalid(m) => refused(&m),
-            e => internal(e),
-        })?;
+        .map_err(change_refused)?;
     Ok(redirect_with_flash(
         req,
         &format!("/b/{brand_id}/partners/{partner_id}#rules"),
@@ -194,10 +188,7 @@ pub async fn remove(
             payout_rules::delete(c, brand, rule_id)
         })
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => not_found(),
-            e => internal(e),
-        })?;
+        .map_err(change_refused)?;
     Ok(redirect_with_flash(
         req,
         &format!("/b/{brand_id}/partners/{partner_id}#rules"),

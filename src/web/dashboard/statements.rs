@@ -16,9 +16,10 @@ use crate::domain::status::{LineKind, StatementStatus};
 use crate::domain::time::parse_day;
 use crate::store::statements::{self, Filter, NOTHING_TO_PAY};
 use crate::store::{StoreError, brands, partners};
-use crate::tracking::writer::WriteError;
 use crate::web::format;
-use crate::web::page::{Layout, internal, not_found, redirect_with_flash, refused, store_error};
+use crate::web::page::{
+    Layout, internal, not_found, redirect_with_flash, refused, store_error, write_refused,
+};
 use crate::web::session::Admin;
 
 /// Lines shown on a statement's page; the CSV holds them all.
@@ -166,7 +167,7 @@ pub async fn create(
             Ok(made)
         })
         .await
-        .map_err(failed)?;
+        .map_err(write_refused)?;
     let back = format!("/b/{brand_id}/statements");
     Ok(redirect_with_flash(
         req,
@@ -318,7 +319,7 @@ pub async fn pay(
         .writer
         .run(move |c, _| statements::pay(c, brand, id).map(|_| ()))
         .await
-        .map_err(failed)?;
+        .map_err(write_refused)?;
     Ok(redirect_with_flash(
         req,
         &format!("/b/{brand_id}/statements/{id}"),
@@ -340,18 +341,10 @@ pub async fn delete(
         .writer
         .run(move |c, _| statements::delete(c, brand, id))
         .await
-        .map_err(failed)?;
+        .map_err(write_refused)?;
     Ok(redirect_with_flash(
         req,
         &format!("/b/{brand_id}/statements"),
         "statement_deleted",
     ))
-}
-
-fn failed(e: WriteError) -> poem::Error {
-    match e {
-        WriteError::Store(StoreError::NotFound) => not_found(),
-        WriteError::Store(StoreError::Invalid(m)) => refused(&m),
-        e => internal(e),
-    }
 }
