@@ -26,6 +26,9 @@ pub struct Config {
     pub max_connections: Option<usize>,
     /// Where `/metrics` is served, apart from the public address; `None`: not at all.
     pub metrics_addr: Option<SocketAddr>,
+    /// Raw clicks older than this many days are deleted in the background (reports keep
+    /// counting them through the rollups); `None`: every click is kept.
+    pub retain_clicks_days: Option<u32>,
 }
 
 /// `~/.local/share/trcker` on Linux, the platform's equivalent elsewhere.
@@ -52,6 +55,7 @@ impl Config {
             client_timeout: Duration::from_secs(10),
             max_connections: None,
             metrics_addr: None,
+            retain_clicks_days: None,
         }
     }
 }

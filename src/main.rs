@@ -39,6 +39,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             client_timeout,
             max_connections,
             metrics_addr,
+            retain_clicks,
         } => {
             let config = trcker::Config {
                 addr,
@@ -51,6 +52,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 client_timeout: std::time::Duration::from_secs(client_timeout),
                 max_connections: max_connections.map(|n| n as usize),
                 metrics_addr,
+                retain_clicks_days: retain_clicks,
             };
             trcker::allocator::limit_arenas();
             let rt = tokio::runtime::Runtime::new()?;

@@ -124,6 +124,10 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let flusher = crate::jobs::spawn_key_usage(state.key_usage.clone(), state.pool.clone());
     let holds = crate::jobs::spawn_holds(state.writer.clone());
+    let retention = state
+        .config
+        .retain_clicks_days
+        .map(|days| crate::jobs::spawn_retention(days, state.writer.clone(), state.pool.clone()));
     let (app, docs) = app_and_docs(state.clone());
     // Compress /docs now, in the background, rather than for its first visitor.
     tokio::spawn(async move {
@@ -164,6 +168,9 @@ pub async fn serve(
     }
     flusher.abort();
     holds.abort();
+    if let Some(r) = retention {
+        r.abort();
+    }
     let writer = state.writer.clone();
     let (usage, pool) = (state.key_usage.clone(), state.pool.clone());
     tokio::task::spawn_blocking(move || {

@@ -98,6 +98,12 @@ pub enum Command {
         /// --addr: traffic figures are business data, and scrapers need no key) [default: off]
         #[arg(long, env = "TRCKER_METRICS_ADDR", value_name = "HOST:PORT")]
         metrics_addr: Option<SocketAddr>,
+        /// Delete raw clicks older than DAYS, in small background batches; reports stay exact
+        /// for old ranges (they read rollups), conversions are never deleted, and a postback
+        /// for a deleted click is refused as unknown_click [default: keep every click]
+        #[arg(long, env = "TRCKER_RETAIN_CLICKS", value_name = "DAYS",
+              value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        retain_clicks: Option<u32>,
     },
     /// Manage API keys
     Keys {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use crate::db::Pool;
 use crate::domain::time::now;
-use crate::store::conversions;
 use crate::store::key_usage::KeyUsage;
+use crate::store::{brands, clicks, conversions};
 use crate::tracking::writer::Writer;
 use std::sync::Arc;
 
@@ -63,4 +63,66 @@ pub fn spawn_holds(writer: Arc<Writer>) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// How often retention looks for expired clicks.
+const RETENTION_EVERY: Duration = Duration::from_secs(60);
+/// Clicks deleted per writer op: a few milliseconds of the writer's time, so clicks and
+/// postbacks queued behind it wait no longer than behind a busy batch.
+const RETENTION_BATCH: u32 = 1_000;
+/// The pause between two batches, for the writer to work off what queued meanwhile.
+const RETENTION_PAUSE: Duration = Duration::from_millis(20);
+
+/// Delete raw clicks older than `days`, at start and every `RETENTION_EVERY`, in batches of
+/// `RETENTION_BATCH` through the writer (the ids are read off it, on the pool).
+pub fn spawn_retention(days: u32, writer: Arc<Writer>, pool: Pool) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(RETENTION_EVERY);
+        loop {
+            tick.tick().await;
+            let before = now() - i64::from(days) * 86_400;
+            match prune_clicks(&writer, &pool, before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, days, "expired clicks deleted"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "deleting expired clicks failed; retrying later")
+                }
+            }
+        }
+    })
+}
+
+/// Delete every click made before `before`, brand by brand, a batch per writer op; how many.
+pub async fn prune_clicks(writer: &Writer, pool: &Pool, before: i64) -> anyhow::Result<usize> {
+    let brand_ids = {
+        let pool = pool.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<_>> {
+            let conn = pool.get()?;
+            Ok(brands::list(&conn)?.into_iter().map(|b| b.id).collect())
+        })
+        .await??
+    };
+    let mut deleted = 0;
+    for brand in brand_ids {
+        loop {
+            let pool = pool.clone();
+            let ids = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+                let conn = pool.get()?;
+                Ok(clicks::expired(&conn, brand, before, RETENTION_BATCH)?)
+            })
+            .await??;
+            if ids.is_empty() {
+                break;
+            }
+            let full = ids.len() == RETENTION_BATCH as usize;
+            deleted += writer
+                .run(move |conn, _| clicks::delete_expired(conn, brand, &ids, before))
+                .await?;
+            if !full {
+                break;
+            }
+            tokio::time::sleep(RETENTION_PAUSE).await;
+        }
+    }
+    Ok(deleted)
 }

@@ -18,6 +18,7 @@ mod openapi;
 mod pagination;
 mod rate_limit;
 mod reports;
+mod retention;
 mod statements;
 mod storage;
 mod tenancy;
