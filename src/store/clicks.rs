@@ -195,6 +195,42 @@ pub fn list(
     Ok(paginate(rows, limit))
 }
 
+/// Up to `max` ids of the brand's clicks made before `before`, oldest first (on
+/// `clicks_brand_time`): what retention deletes next. A read, off the writer.
+pub fn expired(
+    conn: &Connection,
+    brand_id: BrandId,
+    before: i64,
+    max: u32,
+) -> StoreResult<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM clicks WHERE brand_id = ?1 AND created_at < ?2
+         ORDER BY created_at LIMIT ?3",
+    )?;
+    let ids = stmt
+        .query_map(params![brand_id, before, max], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(ids)
+}
+
+/// Delete the brand's clicks `ids` that were made before `before` (checked again: the ids
+/// were read outside this transaction); how many went. Rollups are left alone, so reports
+/// still count them.
+pub fn delete_expired(
+    conn: &Connection,
+    brand_id: BrandId,
+    ids: &[String],
+    before: i64,
+) -> StoreResult<usize> {
+    let mut stmt = conn
+        .prepare_cached("DELETE FROM clicks WHERE id = ?1 AND brand_id = ?2 AND created_at < ?3")?;
+    let mut n = 0;
+    for id in ids {
+        n += stmt.execute(params![id, brand_id, before])?;
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,40 +349,4 @@ mod tests {
             "brand 2's"
         );
     }
-}
-
-/// Up to `max` ids of the brand's clicks made before `before`, oldest first (on
-/// `clicks_brand_time`): what retention deletes next. A read, off the writer.
-pub fn expired(
-    conn: &Connection,
-    brand_id: BrandId,
-    before: i64,
-    max: u32,
-) -> StoreResult<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id FROM clicks WHERE brand_id = ?1 AND created_at < ?2
-         ORDER BY created_at LIMIT ?3",
-    )?;
-    let ids = stmt
-        .query_map(params![brand_id, before, max], |r| r.get(0))?
-        .collect::<Result<Vec<String>, _>>()?;
-    Ok(ids)
-}
-
-/// Delete the brand's clicks `ids` that were made before `before` (checked again: the ids
-/// were read outside this transaction); how many went. Rollups are left alone, so reports
-/// still count them.
-pub fn delete_expired(
-    conn: &Connection,
-    brand_id: BrandId,
-    ids: &[String],
-    before: i64,
-) -> StoreResult<usize> {
-    let mut stmt = conn
-        .prepare_cached("DELETE FROM clicks WHERE id = ?1 AND brand_id = ?2 AND created_at < ?3")?;
-    let mut n = 0;
-    for id in ids {
-        n += stmt.execute(params![id, brand_id, before])?;
-    }
-    Ok(n)
 }
