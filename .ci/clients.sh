@@ -29,6 +29,7 @@ echo "-- tools"
 python3 -m venv "$WORK/venv"
 "$WORK/venv/bin/pip" install -q --disable-pip-version-check "openapi-python-client==0.29.*"
 if ! command -v npm >/dev/null && command -v apt-get >/dev/null; then
+  # Only when missing: a NodeSource nodejs ships npm and conflicts with Debian's npm.
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
 mkdir "$WORK/ts"
