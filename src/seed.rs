@@ -98,6 +98,7 @@ fn create_catalog(conn: &Connection, plan: &Plan, brand_id: BrandId) -> anyhow::
                 500 + 100 * k as i64
             }),
             currency: CURRENCIES[k % CURRENCIES.len()].into(),
+            hold_days: 0,
             status: OfferStatus::Active,
         };
         // The same rules as the API's: a seeded offer is one the API could have made.
@@ -344,6 +345,9 @@ impl Clicks {
             created_at: occurred_at,
             reason: None,
             updated_at: occurred_at,
+            hold_until: None,
+            payout_rule_id: None,
+            statement_id: None,
         })
     }
 }

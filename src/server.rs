@@ -124,6 +124,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let flusher = crate::jobs::spawn_key_usage(state.key_usage.clone(), state.pool.clone());
+    let holds = crate::jobs::spawn_holds(state.writer.clone());
     let (app, docs) = app_and_docs(state.clone());
     // Compress /docs now, in the background, rather than for its first visitor.
     tokio::spawn(async move {
@@ -163,6 +164,7 @@ pub async fn serve(
         task.abort();
     }
     flusher.abort();
+    holds.abort();
     let writer = state.writer.clone();
     let (usage, pool) = (state.key_usage.clone(), state.pool.clone());
     tokio::task::spawn_blocking(move || {

@@ -211,3 +211,233 @@ fn cli_help_and_spec() {
         .unwrap();
     assert!(!bad.status.success());
 }
+
+/// An authenticated JSON call against a running server: (status, body).
+async fn call_json(
+    http: &reqwest::Client,
+    key: &str,
+    method: reqwest::Method,
+    url: String,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = http.request(method, url).bearer_auth(key);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+fn rfc3339(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+#[tokio::test]
+async fn held_conversions_are_approved_once_by_the_server_also_after_it_was_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = start(&data, &["--rate-limit", "100000"]);
+    let (key, _) = create_key(&data, "Acme");
+    let http = reqwest::Client::new();
+    let api = |base: &str, p: &str| format!("{base}/api/v1{p}");
+    use reqwest::Method;
+    let (s, offer) = call_json(&http, &key, Method::POST, api(&server.base, "/offers"),
+        Some(json!({"name": "Held", "destination_url": "https://shop.example/", "payout": 5, "hold_days": 1}))).await;
+    assert_eq!(s, 201, "{offer}");
+    let (s, partner) = call_json(
+        &http,
+        &key,
+        Method::POST,
+        api(&server.base, "/partners"),
+        Some(json!({"name": "P", "email": "p@example.com"})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let now = chrono::Utc::now().timestamp();
+    // Holds ending 3 s from now (one left alone, one a person changes) and a day from now.
+    let post = async |occurred: i64| {
+        let (s, c) = call_json(&http, &key, Method::POST, api(&server.base, "/conversions"),
+            Some(json!({"offer_id": offer["id"], "partner_id": partner["id"], "occurred_at": rfc3339(occurred)}))).await;
+        assert_eq!(s, 201, "{c}");
+        assert_eq!(c["status"], "pending");
+        c["id"].as_i64().unwrap()
+    };
+    let due = post(now - 86_400 + 3).await;
+    let decided = post(now - 86_400 + 3).await;
+    let later = post(now).await;
+    for to in ["rejected", "pending"] {
+        let (s, _) = call_json(
+            &http,
+            &key,
+            Method::PATCH,
+            api(&server.base, &format!("/conversions/{decided}")),
+            Some(json!({"status": to})),
+        )
+        .await;
+        assert_eq!(s, 200);
+    }
+    server.stop();
+    // The holds end while no server runs.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let server = start(&data, &["--rate-limit", "100000"]);
+    let get = async |id: i64| {
+        call_json(
+            &http,
+            &key,
+            Method::GET,
+            api(&server.base, &format!("/conversions/{id}")),
+            None,
+        )
+        .await
+        .1
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while get(due).await["status"] != "approved" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hold was not released within a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, h) = call_json(
+        &http,
+        &key,
+        Method::GET,
+        api(&server.base, &format!("/conversions/{due}/history")),
+        None,
+    )
+    .await;
+    let actors: Vec<&str> = h["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["actor"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actors,
+        ["key:e2e", "system:hold"],
+        "approved once, by the hold"
+    );
+    assert_eq!(
+        get(decided).await["status"],
+        "pending",
+        "a person's decision ends the hold"
+    );
+    assert_eq!(
+        get(later).await["status"],
+        "pending",
+        "its hold has a day to run"
+    );
+    // Exactly once, also after another restart.
+    server.stop();
+    let server = start(&data, &["--rate-limit", "100000"]);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (_, h) = call_json(
+        &http,
+        &key,
+        Method::GET,
+        api(&server.base, &format!("/conversions/{due}/history")),
+        None,
+    )
+    .await;
+    assert_eq!(h["data"].as_array().unwrap().len(), 2);
+    server.stop();
+}
+
+#[tokio::test]
+async fn every_conversion_acknowledged_before_a_kill_9_has_its_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = start(&data, &["--rate-limit", "1000000"]);
+    let (key, _) = create_key(&data, "Acme");
+    let http = reqwest::Client::new();
+    use reqwest::Method;
+    let api = |p: &str| format!("{}/api/v1{p}", server.base);
+    let (_, offer) = call_json(
+        &http,
+        &key,
+        Method::POST,
+        api("/offers"),
+        Some(json!({"name": "O", "destination_url": "https://shop.example/", "payout": 5})),
+    )
+    .await;
+    let (_, partner) = call_json(
+        &http,
+        &key,
+        Method::POST,
+        api("/partners"),
+        Some(json!({"name": "P", "email": "p@example.com"})),
+    )
+    .await;
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (http, key, acked, url) = (
+            http.clone(),
+            key.clone(),
+            acked.clone(),
+            api("/conversions"),
+        );
+        let body = json!({"offer_id": offer["id"], "partner_id": partner["id"]});
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Ok(resp) = http.post(&url).bearer_auth(&key).json(&body).send().await else {
+                    break;
+                };
+                if resp.status() != 201 {
+                    break;
+                }
+                let Ok(c) = resp.json::<Value>().await else {
+                    break;
+                };
+                acked.lock().unwrap().push(c["id"].as_i64().unwrap());
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.kill9();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() > 100,
+        "under load: {} acknowledged",
+        acked.len()
+    );
+    let server = start(&data, &["--rate-limit", "1000000"]);
+    let mut seen = std::collections::HashSet::new();
+    let mut after = 0;
+    loop {
+        let (s, page) = call_json(
+            &http,
+            &key,
+            Method::GET,
+            format!("{}/api/v1/events?after={after}&limit=100", server.base),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200);
+        for e in page["data"].as_array().unwrap() {
+            assert!(e["id"].as_i64().unwrap() > after, "ids increase");
+            after = e["id"].as_i64().unwrap();
+            if e["type"] == "conversion.created" {
+                seen.insert(e["data"]["id"].as_i64().unwrap());
+            }
+        }
+        if page["has_more"] != true {
+            break;
+        }
+    }
+    let missing: Vec<&i64> = acked.iter().filter(|id| !seen.contains(id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged conversions have no event: {missing:?}",
+        missing.len()
+    );
+    server.stop();
+}

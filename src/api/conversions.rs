@@ -75,6 +75,16 @@ pub struct Conversion {
     pub reason: Option<String>,
     /// The last change (its creation, if it never changed).
     pub updated_at: String,
+    /// Set when the conversion was held (its offer has `hold_days`): the server approves it
+    /// when this passes, unless its status was changed first.
+    #[oai(nullable)]
+    pub hold_until: Option<String>,
+    /// The payout rule that set `payout` when it was recorded; null: the offer's own payout.
+    #[oai(nullable)]
+    pub payout_rule_id: Option<i64>,
+    /// The statement that pays it, if any.
+    #[oai(nullable)]
+    pub statement_id: Option<i64>,
 }
 
 /// The example conversion, for the JSON and the CSV examples alike.
@@ -97,6 +107,9 @@ fn example_conversion() -> domain::Conversion {
         created_at: 1_795_547_365,
         reason: None,
         updated_at: 1_795_547_365,
+        hold_until: None,
+        payout_rule_id: None,
+        statement_id: None,
     }
 }
 
@@ -144,6 +157,9 @@ pub fn to_api(c: domain::Conversion) -> Conversion {
         created_at: to_rfc3339(c.created_at),
         reason: c.reason,
         updated_at: to_rfc3339(c.updated_at),
+        hold_until: c.hold_until.map(to_rfc3339),
+        payout_rule_id: c.payout_rule_id,
+        statement_id: c.statement_id,
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod body;
 pub mod brand;
+pub mod caps;
 pub mod clicks;
 pub mod conversions;
 pub mod errors;
@@ -11,10 +12,12 @@ pub mod export;
 pub mod offers;
 pub mod pagination;
 pub mod partners;
+pub mod payout_rules;
 pub mod rate_limit;
 pub mod reports;
 pub mod serde_json_payload;
 pub mod spec;
+pub mod statements;
 
 use poem::Request;
 use poem_openapi::{OpenApiService, Tags};
@@ -58,7 +61,14 @@ pub enum ApiTags {
     Conversions,
     /// Clicks, conversions, revenue and payouts over time.
     Reports,
-    /// What happened to conversions, oldest first: poll with `after` to miss nothing.
+    /// What a partner earns instead of an offer's payout, on one offer or all, for a time.
+    PayoutRules,
+    /// Limits on what an offer pays out per day, week, month or ever.
+    Caps,
+    /// What the brand owes each partner, line by line, and paying it.
+    Statements,
+    /// What happened to conversions and statements, oldest first: poll with `after` to miss
+    /// nothing.
     Events,
 }
 
@@ -70,6 +80,9 @@ pub type Apis = (
     brand::BrandApi,
     clicks::ClicksApi,
     events::EventsApi,
+    payout_rules::PayoutRulesApi,
+    caps::CapsApi,
+    statements::StatementsApi,
 );
 
 const DESCRIPTION: &str = "Affiliate and partner tracking. Every request needs `Authorization: Bearer <key>`; \
@@ -91,6 +104,9 @@ pub fn service() -> OpenApiService<Apis, ()> {
             brand::BrandApi,
             clicks::ClicksApi,
             events::EventsApi,
+            payout_rules::PayoutRulesApi,
+            caps::CapsApi,
+            statements::StatementsApi,
         ),
         "Trcker API",
         "1.0.0",

@@ -53,6 +53,9 @@ pub struct Offer {
     pub status: OfferStatus,
     /// The link partners share; replace `{partner_id}` with the partner's id.
     pub tracking_url: String,
+    /// Days a conversion that would be approved is held `pending` first (its `hold_until`);
+    /// the server approves it when the hold passes. 0: not held.
+    pub hold_days: i64,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -68,6 +71,7 @@ impl Example for Offer {
             currency: "USD".into(),
             status: OfferStatus::Active,
             tracking_url: "http://127.0.0.1:8080/c/1/{partner_id}".into(),
+            hold_days: 30,
             created_at: "2026-11-24T19:09:24Z".into(),
             updated_at: "2026-11-24T19:09:24Z".into(),
         }
@@ -84,6 +88,7 @@ fn to_api(o: store::Offer, base: &str) -> Offer {
         payout: o.payout.to_json(),
         currency: o.currency,
         status: o.status.into(),
+        hold_days: o.hold_days,
         created_at: to_rfc3339(o.created_at),
         updated_at: to_rfc3339(o.updated_at),
     }
@@ -111,6 +116,9 @@ pub struct CreateOffer {
     pub currency: Option<String>,
     /// Default `active`.
     pub status: Option<OfferStatus>,
+    /// 0–365, default 0: days a conversion that would be approved is held `pending` first.
+    #[oai(validator(minimum(value = "0"), maximum(value = "365")))]
+    pub hold_days: Option<i64>,
 }
 
 impl Example for CreateOffer {
@@ -122,6 +130,7 @@ impl Example for CreateOffer {
             payout: 12.5,
             currency: Some("USD".into()),
             status: None,
+            hold_days: None,
         }
     }
 }
@@ -142,6 +151,9 @@ pub struct UpdateOffer {
     #[oai(validator(pattern = "^[A-Za-z]{3}$"))]
     pub currency: Option<String>,
     pub status: Option<OfferStatus>,
+    /// 0–365; changes only conversions recorded from now on.
+    #[oai(validator(minimum(value = "0"), maximum(value = "365")))]
+    pub hold_days: Option<i64>,
 }
 
 impl Example for UpdateOffer {
@@ -153,6 +165,7 @@ impl Example for UpdateOffer {
             payout: Some(15.0),
             currency: None,
             status: Some(OfferStatus::Paused),
+            hold_days: None,
         }
     }
 }
@@ -231,6 +244,7 @@ impl OffersApi {
             payout: Money::from_json(b.payout, "payout").map_err(ApiError::validation)?,
             currency: b.currency.unwrap_or_else(|| "USD".into()),
             status: b.status.unwrap_or(OfferStatus::Active).into(),
+            hold_days: b.hold_days.unwrap_or(0),
         };
         let fields = OfferInput::try_from(draft).map_err(ApiError::validation)?;
         let brand = auth.0.brand_id;
@@ -296,6 +310,7 @@ impl OffersApi {
                 payout: payout.unwrap_or(cur.payout),
                 currency: cur.currency,
                 status: b.status.map_or(cur.status, Into::into),
+                hold_days: b.hold_days.unwrap_or(cur.hold_days),
             })
         };
         let offer = state

@@ -23,6 +23,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_conversions_offer",
         include_str!("migrations/0008_conversions_offer.sql"),
     ),
+    ("0009_ledger", include_str!("migrations/0009_ledger.sql")),
 ];
 
 /// The schema version this binary brings a database to.

@@ -24,6 +24,12 @@ pub struct Conversion {
     /// The reason given with the last status change, if any.
     pub reason: Option<String>,
     pub updated_at: i64,
+    /// When a held conversion is approved by the server (set when it was held).
+    pub hold_until: Option<i64>,
+    /// The payout rule that set `payout` when it was recorded (`None`: the offer's own).
+    pub payout_rule_id: Option<i64>,
+    /// The statement whose payout line pays it.
+    pub statement_id: Option<i64>,
 }
 
 /// One entry of a conversion's history: its creation (`from` is `None`) or a status change.
@@ -45,6 +51,13 @@ pub fn key_actor(key_name: &str) -> String {
 pub fn admin_actor(email: &str) -> String {
     format!("admin:{email}")
 }
+
+/// The server approving a conversion whose hold has passed.
+pub const HOLD_ACTOR: &str = "system:hold";
+/// The server rejecting a conversion that would take a cap past its limit.
+pub const CAP_ACTOR: &str = "system:cap";
+/// The reason a capped conversion is rejected with.
+pub const CAP_REACHED: &str = "cap_reached";
 
 /// A status change the lifecycle does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,6 +106,9 @@ pub struct ConversionJson<'a> {
     pub created_at: String,
     pub reason: Option<&'a str>,
     pub updated_at: String,
+    pub hold_until: Option<String>,
+    pub payout_rule_id: Option<i64>,
+    pub statement_id: Option<i64>,
 }
 
 impl<'a> From<&'a Conversion> for ConversionJson<'a> {
@@ -119,6 +135,9 @@ impl<'a> From<&'a Conversion> for ConversionJson<'a> {
             created_at: to_rfc3339(c.created_at),
             reason: c.reason.as_deref(),
             updated_at: to_rfc3339(c.updated_at),
+            hold_until: c.hold_until.map(to_rfc3339),
+            payout_rule_id: c.payout_rule_id,
+            statement_id: c.statement_id,
         }
     }
 }

@@ -9,6 +9,7 @@ use super::click::Click;
 use super::conversion::Conversion;
 use super::money::Money;
 use super::report::{Row, TimeGrain, shown_ratio};
+use super::statement::StatementLine;
 use super::time::to_rfc3339;
 
 /// The columns of a report row: the `ReportRow` schema's properties, in order.
@@ -38,7 +39,7 @@ pub const REPORT_COLUMNS: [&str; 22] = [
 ];
 
 /// The columns of a conversion: the `Conversion` schema's properties, in order.
-pub const CONVERSION_COLUMNS: [&str; 19] = [
+pub const CONVERSION_COLUMNS: [&str; 22] = [
     "id",
     "click_id",
     "offer_id",
@@ -58,6 +59,9 @@ pub const CONVERSION_COLUMNS: [&str; 19] = [
     "created_at",
     "reason",
     "updated_at",
+    "hold_until",
+    "payout_rule_id",
+    "statement_id",
 ];
 
 /// The columns of a click: the `Click` schema's properties, in order.
@@ -237,6 +241,32 @@ pub fn conversions_csv(rows: &[Conversion]) -> Vec<u8> {
             .text(&to_rfc3339(v.created_at))
             .opt_text(v.reason.as_deref())
             .text(&to_rfc3339(v.updated_at))
+            .opt_text(v.hold_until.map(to_rfc3339).as_deref())
+            .opt_int(v.payout_rule_id)
+            .opt_int(v.statement_id)
+            .write_to(&mut t);
+    }
+    t.into_bytes()
+}
+
+/// The columns of `GET /statements/{id}/lines`, in schema order.
+pub const LINE_COLUMNS: [&str; 4] = ["conversion_id", "kind", "amount", "occurred_at"];
+
+pub fn lines_header() -> Vec<u8> {
+    let mut t = Table::new(64);
+    t.header(&LINE_COLUMNS);
+    t.into_bytes()
+}
+
+/// Statement lines as CSV records, without the header.
+pub fn lines_csv(rows: &[StatementLine]) -> Vec<u8> {
+    let mut t = Table::new(48 * rows.len());
+    let mut c = Cells::new();
+    for l in rows {
+        c.int(l.conversion_id)
+            .text(l.kind.as_str())
+            .money(l.amount)
+            .text(&to_rfc3339(l.occurred_at))
             .write_to(&mut t);
     }
     t.into_bytes()
@@ -295,6 +325,9 @@ mod tests {
             created_at: 1_795_547_365,
             reason: None,
             updated_at: 1_795_547_365,
+            hold_until: None,
+            payout_rule_id: None,
+            statement_id: None,
         }
     }
 
@@ -306,9 +339,10 @@ mod tests {
         assert_eq!(
             text,
             "id,click_id,offer_id,partner_id,event,amount,payout,currency,status,transaction_id,\
-             sub1,sub2,sub3,sub4,sub5,occurred_at,created_at,reason,updated_at\r\n\
+             sub1,sub2,sub3,sub4,sub5,occurred_at,created_at,reason,updated_at,hold_until,\
+             payout_rule_id,statement_id\r\n\
              7,,1,2,purchase,12.50,0.05,USD,pending,\"a,\"\"b\"\"\nc\",x,,,,,\
-             2026-11-24T19:09:24Z,2026-11-24T19:09:25Z,,2026-11-24T19:09:25Z\r\n"
+             2026-11-24T19:09:24Z,2026-11-24T19:09:25Z,,2026-11-24T19:09:25Z,,,\r\n"
         );
     }
 

@@ -73,13 +73,24 @@ impl Money {
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
+        // `-0.05`, not `0.-5`: the sign once, then the magnitude (clawback lines are negative).
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", abs / 100, abs % 100)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shows_negative_amounts_with_one_sign() {
+        assert_eq!(Money(-5).to_string(), "-0.05");
+        assert_eq!(Money(-1250).to_string(), "-12.50");
+        assert_eq!(Money(1250).to_string(), "12.50");
+        assert_eq!(Money(i64::MIN).to_string(), "-92233720368547758.08");
+    }
 
     #[test]
     fn parses_exact_cents() {

@@ -16,7 +16,12 @@ pub struct OfferDraft {
     pub payout: Money,
     pub currency: String,
     pub status: OfferStatus,
+    /// Days an approved conversion is held pending first, 0–`MAX_HOLD_DAYS`.
+    pub hold_days: i64,
 }
+
+/// The longest hold period, in days.
+pub const MAX_HOLD_DAYS: i64 = 365;
 
 /// An offer that keeps every rule; only `try_from` a draft makes one.
 #[derive(Debug, Clone)]
@@ -27,6 +32,7 @@ pub struct OfferInput {
     payout: Money,
     currency: CurrencyCode,
     status: OfferStatus,
+    hold_days: i64,
 }
 
 impl TryFrom<OfferDraft> for OfferInput {
@@ -41,7 +47,11 @@ impl TryFrom<OfferDraft> for OfferInput {
             return Err("payout must be <= 100 for a revshare offer".into());
         }
         let currency = CurrencyCode::parse(&d.currency)?;
+        if !(0..=MAX_HOLD_DAYS).contains(&d.hold_days) {
+            return Err(format!("hold_days must be between 0 and {MAX_HOLD_DAYS}"));
+        }
         Ok(OfferInput {
+            hold_days: d.hold_days,
             name,
             destination,
             payout_type: d.payout_type,
@@ -70,5 +80,8 @@ impl OfferInput {
     }
     pub fn status(&self) -> OfferStatus {
         self.status
+    }
+    pub fn hold_days(&self) -> i64 {
+        self.hold_days
     }
 }

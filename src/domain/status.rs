@@ -107,6 +107,40 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// What a cap counts: conversions, or the payout they earn (in minor units).
+    CapMetric: "cap metric" {
+        Conversions => "conversions",
+        Payout => "payout",
+    }
+}
+
+string_enum! {
+    /// The period a cap's limit applies to, in the brand's zone; `lifetime` never resets.
+    CapWindow: "cap window" {
+        Day => "day",
+        Week => "week",
+        Month => "month",
+        Lifetime => "lifetime",
+    }
+}
+
+string_enum! {
+    /// Whether the brand has paid a statement yet.
+    StatementStatus: "statement status" {
+        Open => "open",
+        Paid => "paid",
+    }
+}
+
+string_enum! {
+    /// A statement line pays a conversion, or takes back what a paid one earned.
+    LineKind: "line kind" {
+        Payout => "payout",
+        Clawback => "clawback",
+    }
+}
+
 impl OfferStatus {
     /// Only an active offer's links redirect.
     pub fn takes_clicks(self) -> bool {
@@ -135,6 +169,11 @@ impl ConversionStatus {
                 | (Rejected, Approved)
                 | (Rejected, Pending)
         )
+    }
+
+    /// Whether caps count a conversion in this status: the ones that may still be paid.
+    pub fn counts_toward_caps(self) -> bool {
+        matches!(self, ConversionStatus::Approved | ConversionStatus::Pending)
     }
 }
 

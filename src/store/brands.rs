@@ -90,7 +90,20 @@ pub struct BrandChange {
 }
 
 /// Apply `change`; answers the brand as it is now. Another brand's name: `Duplicate`.
-pub fn update(conn: &Connection, id: BrandId, change: &BrandChange) -> StoreResult<Brand> {
+/// A new zone moves the brand's cap windows, so its caps are counted again in the same
+/// transaction.
+pub fn update(conn: &mut Connection, id: BrandId, change: &BrandChange) -> StoreResult<Brand> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let before = timezone(&tx, id)?;
+    let brand = rename_or_rezone(&tx, id, change)?;
+    if let Some(tz) = change.timezone.filter(|tz| *tz != before) {
+        super::caps::recount(&tx, id, tz)?;
+    }
+    tx.commit()?;
+    Ok(brand)
+}
+
+fn rename_or_rezone(conn: &Connection, id: BrandId, change: &BrandChange) -> StoreResult<Brand> {
     let name = change.name.as_ref().map(Name::as_str);
     match conn.execute(
         "UPDATE brands SET name = coalesce(?2, name), timezone = coalesce(?3, timezone)
@@ -141,7 +154,7 @@ mod tests {
 
     #[test]
     fn a_new_brand_is_utc_and_changes_only_what_is_given() {
-        let conn = db();
+        let mut conn = db();
         let acme = create(&conn, "Acme").unwrap();
         assert_eq!(acme.timezone, chrono_tz::UTC);
         let kolkata = parse_timezone("Asia/Kolkata").unwrap();
@@ -149,17 +162,17 @@ mod tests {
             timezone: Some(kolkata),
             ..Default::default()
         };
-        let b = update(&conn, acme.id, &zone_only).unwrap();
+        let b = update(&mut conn, acme.id, &zone_only).unwrap();
         assert_eq!((b.name.as_str(), b.timezone), ("Acme", kolkata));
         assert_eq!(timezone(&conn, acme.id).unwrap(), kolkata);
         let name_only = BrandChange {
             name: Some(Name::parse(" Acme Shoes ").unwrap()),
             ..Default::default()
         };
-        let b = update(&conn, acme.id, &name_only).unwrap();
+        let b = update(&mut conn, acme.id, &name_only).unwrap();
         assert_eq!((b.name.as_str(), b.timezone), ("Acme Shoes", kolkata));
         assert!(matches!(
-            update(&conn, BrandId::new(999), &name_only),
+            update(&mut conn, BrandId::new(999), &name_only),
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
@@ -172,7 +185,7 @@ mod tests {
             timezone: Some(chrono_tz::UTC),
         };
         assert!(matches!(
-            update(&conn, acme.id, &taken),
+            update(&mut conn, acme.id, &taken),
             Err(StoreError::Duplicate { field: "name", .. })
         ));
         assert_eq!(

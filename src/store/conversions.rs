@@ -5,11 +5,17 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::offers::Offer;
 use super::rollups::Pending;
-use super::{Page, StoreError, StoreResult, clicks, events, offers, one, paginate, partners};
+use super::{
+    Page, StoreError, StoreResult, brands, caps, clicks, events, offers, one, paginate, partners,
+    payout_rules, statements,
+};
 use crate::domain::attribution::{Attribution, Refusal};
-use crate::domain::conversion::{Conversion, HistoryEntry, InvalidTransition, NewConversion};
+use crate::domain::conversion::{
+    CAP_ACTOR, CAP_REACHED, Conversion, HOLD_ACTOR, HistoryEntry, InvalidTransition, NewConversion,
+};
 use crate::domain::money::Money;
 use crate::domain::payout::payout;
+use crate::domain::payout_rule;
 use crate::domain::status::ConversionStatus;
 use crate::domain::time::now;
 
@@ -30,7 +36,7 @@ pub struct Filter {
 const COLUMNS: &str =
     "id, brand_id, click_id, offer_id, partner_id, event, amount_minor, payout_minor,
     currency, status, transaction_id, sub1, sub2, sub3, sub4, sub5, occurred_at, created_at,
-    reason, updated_at";
+    reason, updated_at, hold_until, payout_rule_id, statement_id";
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Conversion> {
     Ok(Conversion {
@@ -50,6 +56,9 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Conversion> {
         created_at: r.get(17)?,
         reason: r.get(18)?,
         updated_at: r.get(19)?,
+        hold_until: r.get(20)?,
+        payout_rule_id: r.get(21)?,
+        statement_id: r.get(22)?,
     })
 }
 
@@ -179,21 +188,56 @@ pub fn insert(
     }
     let (offer_id, partner_id, subs) = credited(conn, brand_id, &n.attribution)?;
     let offer = credited_offer(conn, brand_id, offer_id, partner_id)?;
-    let payout = payout(offer.payout_type, offer.payout, n.amount)?;
     let ts = now();
     let occurred_at = n.occurred_at.unwrap_or(ts);
+    // The payout is fixed now, by the rule in force when the conversion occurred.
+    let rules = payout_rules::in_force(conn, brand_id, offer_id, partner_id, occurred_at)?;
+    let earning = payout_rule::earning(
+        offer.payout_type,
+        offer.payout,
+        &rules,
+        offer_id,
+        partner_id,
+        occurred_at,
+    );
+    let payout = payout(earning.payout_type, earning.payout, n.amount)?;
+    // One that would be approved on an offer with a hold waits, pending, until it passes; one
+    // sent as pending waits for a person instead.
+    let (mut status, mut hold_until) = (n.status, None);
+    if status == ConversionStatus::Approved && offer.hold_days > 0 {
+        status = ConversionStatus::Pending;
+        hold_until = Some(occurred_at.saturating_add(offer.hold_days * 86_400));
+    }
+    let (mut reason, mut actor) = (None, actor);
+    if status.counts_toward_caps() {
+        let tz = brands::timezone(conn, brand_id)?;
+        if !caps::admit(
+            conn,
+            brand_id,
+            offer_id,
+            partner_id,
+            occurred_at,
+            payout,
+            tz,
+        )? {
+            // Kept, never lost: rejected, and the history says by whom and why.
+            (status, hold_until) = (ConversionStatus::Rejected, None);
+            (reason, actor) = (Some(CAP_REACHED), CAP_ACTOR);
+        }
+    }
     conn.prepare_cached(
         "INSERT INTO conversions (brand_id, click_id, offer_id, partner_id, event, amount_minor, payout_minor,
-         currency, status, transaction_id, sub1, sub2, sub3, sub4, sub5, occurred_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)",
+         currency, status, transaction_id, sub1, sub2, sub3, sub4, sub5, occurred_at, created_at, updated_at,
+         reason, hold_until, payout_rule_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, ?18, ?19, ?20)",
     )?
     .execute(params![
         brand_id, n.attribution.click_id(), offer_id, partner_id, n.event, n.amount.map(|m| m.0), payout.0,
-        offer.currency, n.status, n.transaction_id,
-        subs[0], subs[1], subs[2], subs[3], subs[4], occurred_at, ts
+        offer.currency, status, n.transaction_id,
+        subs[0], subs[1], subs[2], subs[3], subs[4], occurred_at, ts, reason, hold_until, earning.rule_id
     ])?;
     let created = get(conn, brand_id, conn.last_insert_rowid())?;
-    record(conn, created.id, ts, None, created.status, None, actor)?;
+    record(conn, created.id, ts, None, created.status, reason, actor)?;
     events::conversion(conn, events::CONVERSION_CREATED, &created, ts)?;
     // Last, after everything that can fail: a failed insert leaves no delta behind.
     rollups.conversion(&created, 1);
@@ -210,8 +254,13 @@ pub struct Change {
 }
 
 /// `Transition` unless the lifecycle lets `c` become `to` (the same status always may: a no-op).
-fn check(c: &Conversion, to: ConversionStatus) -> StoreResult<()> {
-    if c.status == to || c.status.may_become(to) {
+/// A conversion on a paid statement may only be reversed.
+fn check(conn: &Connection, c: &Conversion, to: ConversionStatus) -> StoreResult<()> {
+    let paid = match c.statement_id {
+        Some(s) if c.status != to => statements::is_paid(conn, s)?,
+        _ => false,
+    };
+    if c.status == to || (c.status.may_become(to) && (!paid || to == ConversionStatus::Reversed)) {
         Ok(())
     } else {
         Err(InvalidTransition {
@@ -223,7 +272,9 @@ fn check(c: &Conversion, to: ConversionStatus) -> StoreResult<()> {
     }
 }
 
-/// Apply an allowed change to `before`: the row, its history entry, the rollup deltas.
+/// Apply an allowed change to `before`: the row, its history entry and event, the rollup
+/// deltas, its caps' use, and its line on an open statement. Any change but the hold's own
+/// ends a hold: a person decided.
 fn apply(
     conn: &Connection,
     before: Conversion,
@@ -235,8 +286,12 @@ fn apply(
         return Ok((before.clone(), before));
     }
     let ts = now();
+    statements::leave_open(conn, &before)?;
+    let tz = brands::timezone(conn, before.brand_id)?;
+    caps::restatus(conn, &before, before.status, change.status, tz)?;
     conn.prepare_cached(
-        "UPDATE conversions SET status = ?3, reason = ?4, updated_at = ?5
+        "UPDATE conversions SET status = ?3, reason = ?4, updated_at = ?5,
+         hold_until = CASE WHEN ?6 THEN hold_until END
          WHERE brand_id = ?1 AND id = ?2",
     )?
     .execute(params![
@@ -244,7 +299,8 @@ fn apply(
         before.id,
         change.status,
         change.reason,
-        ts
+        ts,
+        change.actor == HOLD_ACTOR
     ])?;
     let after = get(conn, before.brand_id, before.id)?;
     record(
@@ -273,7 +329,7 @@ pub fn set_status(
     rollups: &mut Pending,
 ) -> StoreResult<(Conversion, Conversion)> {
     let before = get(conn, brand_id, id)?;
-    check(&before, change.status)?;
+    check(conn, &before, change.status)?;
     apply(conn, before, change, rollups)
 }
 
@@ -299,13 +355,41 @@ pub fn set_statuses(
         }
     }
     for c in &rows {
-        check(c, change.status)?;
+        check(conn, c, change.status)?;
     }
     let mut changed = Vec::with_capacity(rows.len());
     for c in rows {
         changed.push(apply(conn, c, change, rollups)?.1);
     }
     Ok(changed)
+}
+
+/// Approve, as `system:hold`, up to `max` pending conversions whose hold has passed by `now`
+/// (of every brand: the server's own work); how many. A conversion changed by anyone since it
+/// was held has no `hold_until` any more, so it is never approved here, and an approved one is
+/// no longer pending: each is approved once, however late the server comes back.
+pub fn release_holds(
+    conn: &Connection,
+    now: i64,
+    max: u32,
+    rollups: &mut Pending,
+) -> StoreResult<usize> {
+    let due: Vec<(BrandId, i64)> = conn
+        .prepare_cached(
+            "SELECT brand_id, id FROM conversions WHERE status = 'pending'
+             AND hold_until IS NOT NULL AND hold_until <= ?1 ORDER BY hold_until LIMIT ?2",
+        )?
+        .query_map(params![now, max], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let change = Change {
+        status: ConversionStatus::Approved,
+        reason: None,
+        actor: HOLD_ACTOR.to_string(),
+    };
+    for (brand, id) in &due {
+        set_status(conn, *brand, *id, &change, rollups)?;
+    }
+    Ok(due.len())
 }
 
 pub fn list(

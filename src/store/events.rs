@@ -6,9 +6,12 @@ use rusqlite::{Connection, params};
 use super::StoreResult;
 use crate::domain::conversion::{Conversion, ConversionJson};
 use crate::domain::ids::BrandId;
+use crate::domain::statement::{Statement, StatementJson};
 
 pub const CONVERSION_CREATED: &str = "conversion.created";
 pub const CONVERSION_STATUS_CHANGED: &str = "conversion.status_changed";
+pub const STATEMENT_CREATED: &str = "statement.created";
+pub const STATEMENT_PAID: &str = "statement.paid";
 
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -21,12 +24,27 @@ pub struct Event {
 
 /// Record `kind` for conversion `c` as it now is.
 pub fn conversion(conn: &Connection, kind: &str, c: &Conversion, at: i64) -> StoreResult<()> {
-    let data = serde_json::to_string(&ConversionJson::from(c))
+    write(conn, c.brand_id, kind, &ConversionJson::from(c), at)
+}
+
+/// Record `kind` for statement `s` as it now is.
+pub fn statement(conn: &Connection, kind: &str, s: &Statement, at: i64) -> StoreResult<()> {
+    write(conn, s.brand_id, kind, &StatementJson::from(s), at)
+}
+
+fn write(
+    conn: &Connection,
+    brand_id: BrandId,
+    kind: &str,
+    data: &impl serde::Serialize,
+    at: i64,
+) -> StoreResult<()> {
+    let data = serde_json::to_string(data)
         .map_err(|e| super::StoreError::Invalid(format!("event data: {e}")))?;
     conn.prepare_cached(
         "INSERT INTO events (brand_id, type, created_at, data) VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(params![c.brand_id, kind, at, data])?;
+    .execute(params![brand_id, kind, at, data])?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 
 pub mod admins;
 pub mod brands;
+pub mod caps;
 pub mod clicks;
 pub mod conversions;
 pub mod events;
@@ -9,9 +10,11 @@ pub mod key_usage;
 pub mod keys;
 pub mod offers;
 pub mod partners;
+pub mod payout_rules;
 pub mod reports;
 pub mod rollups;
 pub mod sessions;
+pub mod statements;
 
 /// What the store can fail with; the HTTP layers map it to their own errors.
 #[derive(Debug, thiserror::Error)]

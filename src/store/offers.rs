@@ -19,11 +19,12 @@ pub struct Offer {
     pub payout: Money,
     pub currency: String,
     pub status: OfferStatus,
+    pub hold_days: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
-const COLUMNS: &str = "id, brand_id, name, destination_url, payout_type, payout_minor, currency, status, created_at, updated_at";
+const COLUMNS: &str = "id, brand_id, name, destination_url, payout_type, payout_minor, currency, status, created_at, updated_at, hold_days";
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Offer> {
     Ok(Offer {
@@ -37,6 +38,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Offer> {
         status: r.get(7)?,
         created_at: r.get(8)?,
         updated_at: r.get(9)?,
+        hold_days: r.get(10)?,
     })
 }
 
@@ -77,9 +79,9 @@ pub fn list(
 pub fn create(conn: &Connection, brand_id: BrandId, f: &OfferInput) -> StoreResult<Offer> {
     let ts = now();
     conn.execute(
-        "INSERT INTO offers (brand_id, name, destination_url, payout_type, payout_minor, currency, status, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-        params![brand_id, f.name(), f.destination_url(), f.payout_type(), f.payout().0, f.currency(), f.status(), ts],
+        "INSERT INTO offers (brand_id, name, destination_url, payout_type, payout_minor, currency, status, created_at, updated_at, hold_days)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
+        params![brand_id, f.name(), f.destination_url(), f.payout_type(), f.payout().0, f.currency(), f.status(), ts, f.hold_days()],
     )?;
     get(conn, brand_id, conn.last_insert_rowid())
 }
@@ -87,7 +89,7 @@ pub fn create(conn: &Connection, brand_id: BrandId, f: &OfferInput) -> StoreResu
 pub fn update(conn: &Connection, brand_id: BrandId, id: i64, f: &OfferInput) -> StoreResult<Offer> {
     let n = conn.execute(
         "UPDATE offers SET name = ?3, destination_url = ?4, payout_type = ?5, payout_minor = ?6,
-         currency = ?7, status = ?8, updated_at = ?9 WHERE brand_id = ?1 AND id = ?2",
+         currency = ?7, status = ?8, updated_at = ?9, hold_days = ?10 WHERE brand_id = ?1 AND id = ?2",
         params![
             brand_id,
             id,
@@ -97,7 +99,8 @@ pub fn update(conn: &Connection, brand_id: BrandId, id: i64, f: &OfferInput) -> 
             f.payout().0,
             f.currency(),
             f.status(),
-            now()
+            now(),
+            f.hold_days()
         ],
     )?;
     if n == 0 {

@@ -68,6 +68,42 @@ enum Job {
     Probe {
         done: Slot<()>,
     },
+    /// Any other store change that must be ordered with postbacks and status changes (caps,
+    /// statements, holds): a closure run in its own savepoint, answered after the commit.
+    Call(Box<dyn Deferred>),
+}
+
+/// A closure job and the slot for its outcome, with its type erased.
+trait Deferred: Send {
+    fn apply(&mut self, conn: &Connection, rollups: &mut Pending);
+    fn answer(self: Box<Self>);
+    fn refuse(self: Box<Self>);
+}
+
+type StoreOp<T> = Box<dyn FnOnce(&Connection, &mut Pending) -> StoreResult<T> + Send>;
+
+struct Call<T> {
+    op: Option<StoreOp<T>>,
+    done: Slot<T>,
+}
+
+impl<T: Send> Deferred for Call<T> {
+    fn apply(&mut self, conn: &Connection, rollups: &mut Pending) {
+        let Some(op) = self.op.take() else { return };
+        // Its deltas join the batch's only when the whole op is kept.
+        let mut own = Pending::default();
+        let r = savepoint(conn, || op(conn, &mut own));
+        if r.is_ok() {
+            rollups.merge(own);
+        }
+        self.done.result = Some(r);
+    }
+    fn answer(self: Box<Self>) {
+        self.done.answer()
+    }
+    fn refuse(self: Box<Self>) {
+        self.done.refuse()
+    }
 }
 
 /// The outcome of an applied op, held until its batch commits, and who waits for it.
@@ -111,6 +147,7 @@ impl Job {
             Job::Conversion { done, .. } => done.answer(),
             Job::ConversionStatus { done, .. } => done.answer(),
             Job::ConversionStatuses { done, .. } => done.answer(),
+            Job::Call(call) => call.answer(),
         }
     }
 
@@ -120,6 +157,7 @@ impl Job {
             Job::Conversion { done, .. } => done.refuse(),
             Job::ConversionStatus { done, .. } => done.refuse(),
             Job::ConversionStatuses { done, .. } => done.refuse(),
+            Job::Call(call) => call.refuse(),
         }
     }
 }
@@ -322,6 +360,20 @@ impl Writer {
         self.submit(job, rx).await
     }
 
+    /// Run `op` in the writer's transaction, in order with every postback and status change
+    /// (all or nothing: an error undoes what it wrote); its result once committed.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection, &mut Pending) -> StoreResult<T> + Send + 'static,
+    ) -> Result<T, WriteError> {
+        let (done, rx) = Slot::new();
+        let call = Call {
+            op: Some(Box::new(op)),
+            done,
+        };
+        self.submit(Job::Call(Box::new(call)), rx).await
+    }
+
     /// Commit a one-row update: proof that a write still reaches the disk.
     pub async fn probe(&self) -> Result<(), WriteError> {
         let (done, rx) = Slot::new();
@@ -417,6 +469,7 @@ fn apply(conn: &Connection, job: &mut Job, rollups: &mut Pending) {
             }
             done.result = Some(r);
         }
+        Job::Call(call) => call.apply(conn, rollups),
         Job::Probe { done } => {
             done.result = Some(
                 conn.execute(

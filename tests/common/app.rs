@@ -170,6 +170,17 @@ impl TestApp {
         .await
     }
 
+    pub async fn delete(&self, key: &str, path: &str) -> Answer {
+        answer(
+            self.cli
+                .delete(path)
+                .header("Authorization", format!("Bearer {key}"))
+                .send()
+                .await,
+        )
+        .await
+    }
+
     pub async fn raw(
         &self,
         req: poem::test::TestRequestBuilder<'_, BoxEndpoint<'static, Response>>,

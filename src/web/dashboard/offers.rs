@@ -25,7 +25,7 @@ use crate::web::page::{Layout, internal, not_found, redirect_with_flash, store_e
 use crate::web::session::{self, Admin};
 
 /// Fields of the offer form, in the order the domain checks them.
-const FIELDS: [&str; 4] = ["name", "destination_url", "payout", "currency"];
+const FIELDS: [&str; 5] = ["name", "destination_url", "payout", "currency", "hold_days"];
 
 /// An offer as the list shows it.
 pub struct OfferRow {
@@ -145,6 +145,7 @@ pub struct OfferForm {
     payout: String,
     currency: String,
     status: String,
+    hold_days: String,
 }
 
 impl OfferForm {
@@ -157,6 +158,7 @@ impl OfferForm {
             payout: format!("{}.{:02}", o.payout.0 / 100, o.payout.0 % 100),
             currency: o.currency.clone(),
             status: o.status.as_str().into(),
+            hold_days: o.hold_days.to_string(),
         }
     }
 
@@ -169,7 +171,15 @@ impl OfferForm {
             .parse::<f64>()
             .map_err(|_| "payout must be a number such as 12.50".to_string())
             .and_then(|v| Money::from_json(v, "payout"))?;
+        let hold = self.hold_days.trim();
+        let hold_days = if hold.is_empty() {
+            0
+        } else {
+            hold.parse::<i64>()
+                .map_err(|_| "hold_days must be a whole number of days".to_string())?
+        };
         Ok(OfferDraft {
+            hold_days,
             name: self.name.clone(),
             destination_url: self.destination_url.trim().to_string(),
             payout_type: self.payout_type.parse().unwrap_or(PayoutType::Cpa),
@@ -220,6 +230,7 @@ pub async fn new_form(
     let f = OfferForm {
         payout_type: "cpa".into(),
         currency: "USD".into(),
+        hold_days: "0".into(),
         status: "active".into(),
         ..OfferForm::default()
     };
