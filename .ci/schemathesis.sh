@@ -25,6 +25,12 @@ curl -fs -H "Authorization: Bearer $KEY" "$BASE/api/v1/partners" \
   -d '{"name":"Seed","email":"seed@example.com"}' >/dev/null
 curl -fs -H "Authorization: Bearer $KEY" "$BASE/api/v1/conversions" \
   -d '{"offer_id":1,"partner_id":1,"amount":10}' >/dev/null
+curl -fs -H "Authorization: Bearer $KEY" "$BASE/api/v1/payout-rules" \
+  -d '{"partner_id":1,"offer_id":1,"payout":2}' >/dev/null
+curl -fs -H "Authorization: Bearer $KEY" "$BASE/api/v1/offers/1/caps" \
+  -d '{"metric":"conversions","window":"day","limit":100000}' >/dev/null
+curl -fs -H "Authorization: Bearer $KEY" "$BASE/api/v1/statements" \
+  -d "{\"partner_id\":1,\"through\":\"$(date -u +%F)\"}" >/dev/null
 
 schemathesis run "$BASE/api/v1/openapi.json" \
   --header "Authorization: Bearer $KEY" \

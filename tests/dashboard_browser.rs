@@ -698,3 +698,136 @@ async fn keyboard_and_a_narrow_screen_in_headless_chromium() {
     c.close().await.unwrap();
     served.stop();
 }
+
+/// The ledger's pages in the browser: a payout rule on the partner page, a cap on the offer
+/// page with its use, a conversion reversed with a reason, then statements for all partners
+/// made, reviewed and marked paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_caps_a_reversal_and_a_paid_statement_in_headless_chromium() {
+    if !have_browser("rules_caps_a_reversal_and_a_paid_statement_in_headless_chromium") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (state, served) = start(dir.path()).await;
+    let base = served.base.clone();
+    let (_driver, webdriver) = start_driver().await;
+    let c = browser(&webdriver).await;
+    first_admin(&c, &base, &state).await;
+    let key = trcker::admin_cli::create_key(dir.path(), "Acme Shoes", "shop")
+        .unwrap()
+        .key;
+    let http = no_redirects();
+    let offer = post_json(
+        &http,
+        &format!("{base}/api/v1/offers"),
+        &key,
+        json!({"name": "Spring sale", "destination_url": "https://shop.example.com/", "payout": 12.5}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let partner = post_json(
+        &http,
+        &format!("{base}/api/v1/partners"),
+        &key,
+        json!({"name": "Jane Blogger", "email": "jane@example.com"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let brand = 1;
+
+    // A payout rule on the partner's page: what Jane earns changes at once.
+    c.goto(&format!("{base}/b/{brand}/partners/{partner}"))
+        .await
+        .unwrap();
+    wait_text(&c, "What Jane Blogger earns").await;
+    assert!(body_text(&c).await.contains("$12.50 per conversion"));
+    c.find(Locator::Css("#rule-offer"))
+        .await
+        .unwrap()
+        .select_by_value(&offer.to_string())
+        .await
+        .unwrap();
+    fill(&c, "#rule-payout", "15").await;
+    click(
+        &c,
+        "form[aria-label='Add a payout rule'] button[type=submit]",
+    )
+    .await;
+    wait_text(&c, "Payout rule added.").await;
+    assert!(body_text(&c).await.contains("$15.00 per conversion"));
+    assert_clean(&c).await;
+
+    // A cap on the offer's page, then two conversions: its use shows.
+    c.goto(&format!("{base}/b/{brand}/offers/{offer}"))
+        .await
+        .unwrap();
+    wait_text(&c, "Caps").await;
+    fill(&c, "#cap-limit", "5").await;
+    click(&c, "form[aria-label='Add a cap'] button[type=submit]").await;
+    wait_text(&c, "Cap added.").await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let conv = post_json(
+            &http,
+            &format!("{base}/api/v1/conversions"),
+            &key,
+            json!({"offer_id": offer, "partner_id": partner}),
+        )
+        .await;
+        assert_eq!(conv["payout"], 15.0, "the rule priced it");
+        ids.push(conv["id"].as_i64().unwrap());
+    }
+    c.refresh().await.unwrap();
+    wait_text(&c, "2 of 5").await;
+    assert_clean(&c).await;
+
+    // Reverse one with a reason; the history says who and why.
+    c.goto(&format!("{base}/b/{brand}/conversions/{}", ids[0]))
+        .await
+        .unwrap();
+    wait_text(&c, "History").await;
+    fill(&c, "#reason", "refunded").await;
+    click(&c, "button[value=reverse]").await;
+    wait_text(&c, "Conversions updated.").await;
+    let text = body_text(&c).await;
+    assert!(
+        text.contains("refunded") && text.contains("admin:"),
+        "{text}"
+    );
+    assert!(text.contains("A reversed conversion is final."));
+    assert_clean(&c).await;
+
+    // Statements for all partners through today: one, of the conversion still approved.
+    follow(&c, NAV, "Statements", &format!("/b/{brand}/statements")).await;
+    wait_text(&c, "Outstanding").await;
+    assert!(body_text(&c).await.contains("$15.00"));
+    click(&c, "form[action$='/statements'] button[type=submit]").await;
+    wait_text(&c, "Statements created.").await;
+    c.find(Locator::XPath(&format!(
+        "{MAIN}//table//a[starts-with(normalize-space(.), '#')]"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_text(&c, "1 line · total $15.00").await;
+    assert_clean(&c).await;
+    click(&c, "form[action$='/pay'] button").await;
+    wait_text(&c, "Statement marked paid.").await;
+    let text = body_text(&c).await;
+    assert!(!text.contains("Mark paid"), "{text}");
+    let api: Value = http
+        .get(format!("{base}/api/v1/statements"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(api["data"][0]["status"], "paid");
+    assert_eq!(api["data"][0]["total"], 15.0);
+}

@@ -63,6 +63,8 @@ enum Op {
         conversion: usize,
         status: usize,
     },
+    /// The hold job's run: every held conversion still pending is approved (`system:hold`).
+    ReleaseHolds,
 }
 
 /// What a postback may send (the first three) and a change may ask for (all four).
@@ -93,6 +95,7 @@ fn op() -> impl Strategy<Value = Op> {
             }
         ),
         3 => (0..1000usize, 0..4usize).prop_map(|(conversion, status)| Op::Status { conversion, status }),
+        1 => Just(Op::ReleaseHolds),
     ]
 }
 
@@ -113,7 +116,8 @@ async fn setup(dir: &std::path::Path) -> App<impl Endpoint> {
     let cli = common::client(&state);
     let auth = format!("Bearer {key}");
     let mut offers = Vec::new();
-    // Two currencies, and a revshare offer whose payout depends on the amount.
+    // Two currencies, a revshare offer whose payout depends on the amount, and one that holds
+    // approved conversions pending for 3 days.
     for (i, (ty, payout, cur)) in [
         ("cpa", 2.5, "USD"),
         ("revshare", 12.5, "EUR"),
@@ -127,7 +131,8 @@ async fn setup(dir: &std::path::Path) -> App<impl Endpoint> {
             .header("Authorization", &auth)
             .body_json(
                 &json!({"name": format!("o{i}"), "destination_url": "https://example.com/",
-                               "payout_type": ty, "payout": payout, "currency": cur}),
+                               "payout_type": ty, "payout": payout, "currency": cur,
+                               "hold_days": if i == 2 { 3 } else { 0 }}),
             )
             .send()
             .await;
@@ -234,16 +239,19 @@ async fn apply<E: Endpoint>(app: &App<E>, ops: &[Op]) {
                     .body_json(&body)
                     .send()
                     .await;
-                let posted = STATUSES[*status];
                 let status = r.0.status().as_u16();
                 assert!(
                     status == 201 || status == 200,
                     "conversion answered {status}"
                 );
-                let id = r.json().await.value().object().get("id").i64();
+                let json = r.json().await;
+                let id = json.value().object().get("id").i64();
+                // As stored: an approved one on the holding offer is pending.
+                let stored = json.value().object().get("status").string().to_string();
+                let stored = *STATUSES.iter().find(|s| **s == stored).unwrap();
                 if status == 201 {
                     conversions.push(id);
-                    current.insert(id, posted);
+                    current.insert(id, stored);
                 } else {
                     assert!(conversions.contains(&id), "a repeat answers the first one");
                 }
@@ -267,6 +275,37 @@ async fn apply<E: Endpoint>(app: &App<E>, ops: &[Op]) {
                 } else {
                     r.assert_status(poem::http::StatusCode::UNPROCESSABLE_ENTITY);
                 }
+            }
+            Op::ReleaseHolds => {
+                // Through the writer, as the job does, at a time past every hold.
+                let released = app
+                    .state
+                    .writer
+                    .run(|conn, rollups| {
+                        trcker::store::conversions::release_holds(
+                            conn,
+                            i64::MAX / 4,
+                            10_000,
+                            rollups,
+                        )
+                    })
+                    .await
+                    .unwrap();
+                let conn = app.state.pool.get().unwrap();
+                let mut approved = 0;
+                for (id, status) in current.iter_mut() {
+                    let now: String = conn
+                        .query_row("SELECT status FROM conversions WHERE id = ?1", [*id], |r| {
+                            r.get(0)
+                        })
+                        .unwrap();
+                    if *status != now {
+                        assert_eq!((*status, now.as_str()), ("pending", "approved"));
+                        approved += 1;
+                    }
+                    *status = STATUSES.iter().find(|s| **s == now).unwrap();
+                }
+                assert_eq!(approved, released, "each held one approved once");
             }
         }
     }

@@ -10,8 +10,7 @@ use super::ApiTags;
 use super::auth::BrandKey;
 use super::body::JsonBody;
 use super::errors::ApiError;
-use crate::domain::cap::Cap as DomainCap;
-use crate::domain::money::Money;
+use crate::domain::cap::{Cap as DomainCap, limit as parse_limit, shown};
 use crate::domain::time::{now, to_rfc3339};
 use crate::state::AppState;
 use crate::store::{brands, caps as store};
@@ -74,13 +73,6 @@ impl Example for Cap {
     }
 }
 
-fn amount(metric: crate::domain::status::CapMetric, v: i64) -> f64 {
-    match metric {
-        crate::domain::status::CapMetric::Conversions => v as f64,
-        crate::domain::status::CapMetric::Payout => Money(v).to_json(),
-    }
-}
-
 fn to_api(c: DomainCap, used: i64) -> Cap {
     Cap {
         id: c.id,
@@ -88,8 +80,8 @@ fn to_api(c: DomainCap, used: i64) -> Cap {
         partner_id: c.partner_id,
         metric: c.metric.into(),
         window: c.window.into(),
-        limit: amount(c.metric, c.limit),
-        used: amount(c.metric, used),
+        limit: shown(c.metric, c.limit),
+        used: shown(c.metric, used),
         created_at: to_rfc3339(c.created_at),
     }
 }
@@ -183,24 +175,7 @@ impl CapsApi {
     ) -> Result<CapCreated, ApiError> {
         let (brand, offer, b) = (auth.0.brand_id, id.0, body.0);
         let metric: crate::domain::status::CapMetric = b.metric.into();
-        let limit = match metric {
-            crate::domain::status::CapMetric::Conversions => {
-                if b.limit.fract() != 0.0 {
-                    return Err(ApiError::validation(
-                        "limit must be a whole number of conversions",
-                    ));
-                }
-                b.limit as i64
-            }
-            crate::domain::status::CapMetric::Payout => {
-                Money::from_json(b.limit, "limit")
-                    .map_err(ApiError::validation)?
-                    .0
-            }
-        };
-        if limit <= 0 {
-            return Err(ApiError::validation("limit must be > 0"));
-        }
+        let limit = parse_limit(metric, b.limit).map_err(ApiError::validation)?;
         let new = store::NewCap {
             partner_id: b.partner_id,
             metric,

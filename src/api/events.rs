@@ -17,11 +17,13 @@ use crate::store::events as store;
 pub struct Event {
     /// Increasing: poll with `after` set to the last id seen.
     pub id: i64,
-    /// `conversion.created` or `conversion.status_changed`.
+    /// `conversion.created`, `conversion.status_changed`, `statement.created` or
+    /// `statement.paid`.
     #[oai(rename = "type")]
     pub kind: String,
     pub created_at: String,
-    /// The resource as it was after the change (a `Conversion` for `conversion.*` events).
+    /// The resource as it was after the change: a `Conversion` for `conversion.*` events, a
+    /// `Statement` for `statement.*` events.
     pub data: serde_json::Value,
 }
 
@@ -39,8 +41,9 @@ pub struct EventsApi;
 impl EventsApi {
     /// List events
     ///
-    /// Every conversion recorded (`conversion.created`) and every status change
-    /// (`conversion.status_changed`), oldest first, from after the id `after` (default 0: from
+    /// Every conversion recorded (`conversion.created`), every status change
+    /// (`conversion.status_changed`, the server's own hold approvals included), and every
+    /// statement made (`statement.created`) and paid (`statement.paid`), oldest first, from after the id `after` (default 0: from
     /// the first). Poll with `after` set to the last id you saw to miss nothing and see
     /// nothing twice.
     #[oai(path = "/events", method = "get", operation_id = "listEvents")]

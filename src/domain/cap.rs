@@ -52,6 +52,32 @@ pub fn window_start(window: CapWindow, ts: i64, tz: Tz) -> i64 {
     day_start(first, tz)
 }
 
+/// A requested limit in the cap's unit: a whole count of conversions, or money (at most 2
+/// decimals) for `payout`; always > 0.
+pub fn limit(metric: CapMetric, value: f64) -> Result<i64, String> {
+    let n = match metric {
+        CapMetric::Conversions => {
+            if value.fract() != 0.0 || !value.is_finite() || value > 1e9 {
+                return Err("limit must be a whole number of conversions up to 1000000000".into());
+            }
+            value as i64
+        }
+        CapMetric::Payout => Money::from_json(value, "limit")?.0,
+    };
+    if n <= 0 {
+        return Err("limit must be > 0".into());
+    }
+    Ok(n)
+}
+
+/// `limit` or `used` in the cap's unit, as the API's number.
+pub fn shown(metric: CapMetric, v: i64) -> f64 {
+    match metric {
+        CapMetric::Conversions => v as f64,
+        CapMetric::Payout => Money(v).to_json(),
+    }
+}
+
 /// Whether adding `weight` to `used` stays within `limit`.
 pub fn fits(used: i64, weight: i64, limit: i64) -> bool {
     used.saturating_add(weight) <= limit

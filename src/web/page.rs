@@ -79,6 +79,32 @@ fn flash_text(code: &str) -> Option<Flash> {
         "partner_saved" => ("ok", "Partner saved."),
         "conversions_changed" => ("ok", "Conversions updated. Reports show the change now."),
         "nothing_selected" => ("info", "Select at least one conversion first."),
+        "cap_added" => (
+            "ok",
+            "Cap added. Conversions past it are kept as rejected (cap_reached).",
+        ),
+        "cap_removed" => ("ok", "Cap removed."),
+        "rule_added" => (
+            "ok",
+            "Payout rule added. It prices conversions recorded from now on.",
+        ),
+        "rule_removed" => (
+            "ok",
+            "Payout rule removed. Conversions it priced keep their payout.",
+        ),
+        "statements_created" => (
+            "ok",
+            "Statements created. Review the lines, then mark them paid.",
+        ),
+        "nothing_to_pay" => (
+            "info",
+            "Nothing to pay up to that date: no approved conversion is left off a statement.",
+        ),
+        "statement_paid" => ("ok", "Statement marked paid."),
+        "statement_deleted" => (
+            "ok",
+            "Statement deleted. Its conversions go on the next one.",
+        ),
         "brand_timezone_set" => ("ok", "Time zone saved."),
         "key_revoked" => (
             "ok",
@@ -120,14 +146,14 @@ pub fn redirect_with_flash(req: &Request, to: &str, flash: &'static str) -> Resp
 struct ErrorPage {
     l: Layout,
     heading: &'static str,
-    message: &'static str,
+    message: String,
 }
 
-fn error_page(status: StatusCode, heading: &'static str, message: &'static str) -> poem::Error {
+fn error_page(status: StatusCode, heading: &'static str, message: &str) -> poem::Error {
     poem::Error::from_response(error_response(status, heading, message))
 }
 
-fn error_response(status: StatusCode, heading: &'static str, message: &'static str) -> Response {
+fn error_response(status: StatusCode, heading: &'static str, message: &str) -> Response {
     let l = Layout {
         title: heading.into(),
         active: "",
@@ -138,7 +164,7 @@ fn error_response(status: StatusCode, heading: &'static str, message: &'static s
     let mut resp = ErrorPage {
         l,
         heading,
-        message,
+        message: message.to_string(),
     }
     .into_response();
     resp.set_status(status);
@@ -180,6 +206,15 @@ pub fn busy() -> poem::Error {
 
 /// What [`busy`] puts in `Retry-After`: an argon2 check takes well under a second.
 pub const BUSY_RETRY_AFTER_SECS: &str = "5";
+
+/// A change the domain refuses (its message is for people), as a 422 page.
+pub fn refused(message: &str) -> poem::Error {
+    error_page(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "That can't be done",
+        &format!("{message}. Go back and change it."),
+    )
+}
 
 pub fn not_found() -> poem::Error {
     error_page(

@@ -5,6 +5,7 @@
 mod common;
 
 mod conversions;
+mod ledger;
 mod offers;
 mod overview;
 mod partners;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::Ctx;
 use super::range::{self, RangeQuery};
-use crate::domain::conversion::{Conversion, admin_actor};
+use crate::domain::conversion::{Conversion, HistoryEntry, MAX_REASON_CHARS, admin_actor};
 use crate::domain::ids::BrandId;
 use crate::domain::period::{Period, Preset};
 use crate::domain::report::Range;
@@ -370,18 +370,21 @@ pub async fn list(
     Ok(super::render(req, brand, p))
 }
 
-/// What a button asks for: `approve` or `reject`.
+/// What a button asks for: `approve`, `reject`, `reverse` (a refund or chargeback) or
+/// `pending` (back to review).
 fn action_status(action: &str) -> Option<ConversionStatus> {
     match action {
         "approve" => Some(ConversionStatus::Approved),
         "reject" => Some(ConversionStatus::Rejected),
+        "reverse" => Some(ConversionStatus::Reversed),
+        "pending" => Some(ConversionStatus::Pending),
         _ => None,
     }
 }
 
 fn bad_action() -> poem::Error {
     poem::Error::from_string(
-        "Choose Approve or Reject.",
+        "Choose Approve, Reject, Reverse or Back to pending.",
         poem::http::StatusCode::BAD_REQUEST,
     )
 }
@@ -400,12 +403,24 @@ fn write_failed(e: WriteError) -> poem::Error {
 }
 
 /// A change made on these pages: the signed-in admin is its actor.
-fn change(admin_email: &str, status: ConversionStatus) -> Change {
+fn change(admin_email: &str, status: ConversionStatus, reason: Option<String>) -> Change {
     Change {
         status,
-        reason: None,
+        reason,
         actor: admin_actor(admin_email),
     }
+}
+
+/// The reason typed with a change: trimmed, none when empty, refused past the API's bound.
+fn reason(text: &str) -> poem::Result<Option<String>> {
+    let r = text.trim();
+    if r.chars().count() > MAX_REASON_CHARS {
+        return Err(poem::Error::from_string(
+            format!("A reason is at most {MAX_REASON_CHARS} characters."),
+            poem::http::StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    }
+    Ok((!r.is_empty()).then(|| r.to_string()))
 }
 
 /// `POST /b/{brand}/conversions/bulk`: the selected conversions approved or rejected, all in
@@ -446,7 +461,7 @@ pub async fn bulk(
     }
     ctx.state(req)
         .writer
-        .submit_statuses(ctx.brand.id, ids, change(&actor_email, status))
+        .submit_statuses(ctx.brand.id, ids, change(&actor_email, status, None))
         .await
         .map_err(write_failed)?;
     Ok(redirect_with_flash(req, &back, "conversions_changed"))
@@ -483,6 +498,31 @@ struct DetailPage {
     click: Option<ClickFacts>,
     can_approve: bool,
     can_reject: bool,
+    can_reverse: bool,
+    can_pend: bool,
+    /// Every change, oldest first.
+    history: Vec<Step>,
+}
+
+/// One entry of the history as shown.
+pub struct Step {
+    pub at: String,
+    pub from: String,
+    pub to: &'static str,
+    pub reason: String,
+    pub actor: String,
+}
+
+fn step(h: HistoryEntry, tz: Tz) -> Step {
+    Step {
+        at: format::datetime(h.at, tz),
+        from: h
+            .from
+            .map_or_else(|| "—".to_string(), |s| badge(s).0.to_string()),
+        to: badge(h.to).0,
+        reason: or_dash(h.reason.as_deref()),
+        actor: h.actor,
+    }
 }
 
 fn parse_id(text: &str) -> poem::Result<i64> {
@@ -521,11 +561,12 @@ pub async fn detail(
             };
             let offer = name(offers::get(c, brand, conv.offer_id).map(|o| o.name))?;
             let partner = name(partners::get(c, brand, conv.partner_id).map(|p| p.name))?;
-            Ok(Some((conv, click, offer, partner)))
+            let history = conversions::history(c, brand, id)?;
+            Ok(Some((conv, click, offer, partner, history)))
         })
         .await
         .map_err(internal)?;
-    let Some((conv, click, offer, partner)) = found else {
+    let Some((conv, click, offer, partner, history)) = found else {
         return Err(not_found());
     };
     let tz = ctx.tz;
@@ -573,6 +614,26 @@ pub async fn detail(
     facts.push(Fact {
         label: "Recorded",
         value: zoned(conv.created_at),
+    });
+    facts.push(Fact {
+        label: "Reason",
+        value: or_dash(conv.reason.as_deref()),
+    });
+    facts.push(Fact {
+        label: "Held until",
+        value: conv.hold_until.map_or_else(|| "—".into(), zoned),
+    });
+    facts.push(Fact {
+        label: "Payout rule",
+        value: conv
+            .payout_rule_id
+            .map_or_else(|| "The offer's own payout".into(), |r| format!("Rule #{r}")),
+    });
+    facts.push(Fact {
+        label: "Statement",
+        value: conv
+            .statement_id
+            .map_or_else(|| "—".into(), |s| format!("#{s}")),
     });
     let click = click.map(|k| {
         let mut facts = vec![Fact {
@@ -634,6 +695,9 @@ pub async fn detail(
         click,
         can_approve: conv.status.may_become(ConversionStatus::Approved),
         can_reject: conv.status.may_become(ConversionStatus::Rejected),
+        can_reverse: conv.status.may_become(ConversionStatus::Reversed),
+        can_pend: conv.status.may_become(ConversionStatus::Pending),
+        history: history.into_iter().map(|h| step(h, tz)).collect(),
         l: ctx.l,
     };
     Ok(super::render(req, brand, p))
@@ -644,6 +708,7 @@ pub async fn detail(
 pub struct StatusForm {
     pub csrf: String,
     pub action: String,
+    pub reason: String,
 }
 
 /// `POST /b/{brand}/conversions/{id}/status`: approve or reject this one, through the writer.
@@ -659,9 +724,10 @@ pub async fn set_status(
     let actor_email = admin.email.clone();
     let ctx = Ctx::load(req, admin, brand_id, "Conversion", "conversions").await?;
     let status = action_status(&f.action).ok_or_else(bad_action)?;
+    let reason = reason(&f.reason)?;
     ctx.state(req)
         .writer
-        .submit_status(ctx.brand.id, id, change(&actor_email, status))
+        .submit_status(ctx.brand.id, id, change(&actor_email, status, reason))
         .await
         .map_err(write_failed)?;
     Ok(redirect_with_flash(

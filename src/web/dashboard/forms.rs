@@ -35,7 +35,9 @@ impl Errors {
 
 /// `payout must be >= 0` → `Payout must be >= 0.`
 fn sentence(m: &str) -> String {
-    let m = m.replacen("destination_url", "the destination URL", 1);
+    let m = m
+        .replacen("destination_url", "the destination URL", 1)
+        .replacen("hold_days", "hold days", 1);
     let mut c = m.chars();
     let mut out: String = match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),

@@ -2,6 +2,7 @@
 //! write through the same domain rules and store functions as the API (and the writer for
 //! conversions), so a number or a rule exists once.
 
+mod caps;
 mod conversions;
 mod forms;
 mod numbers;
@@ -10,6 +11,8 @@ mod overview;
 mod partners;
 mod range;
 mod reports;
+mod rules;
+mod statements;
 
 use chrono_tz::Tz;
 use poem::{Request, Response, Route, get, handler, post};
@@ -134,6 +137,11 @@ pub fn mount(route: Route) -> Route {
             "/b/:brand/offers/:id/status",
             secured(get(offers::confirm_status).post(offers::set_status)),
         )
+        .at("/b/:brand/offers/:id/caps", secured(post(caps::add)))
+        .at(
+            "/b/:brand/offers/:id/caps/:cap/delete",
+            secured(post(caps::remove)),
+        )
         .at("/b/:brand/partners", secured(get(partners::list)))
         .at(
             "/b/:brand/partners/new",
@@ -147,6 +155,28 @@ pub fn mount(route: Route) -> Route {
         .at(
             "/b/:brand/partners/:id/status",
             secured(get(partners::confirm_status).post(partners::set_status)),
+        )
+        .at("/b/:brand/partners/:id/rules", secured(post(rules::add)))
+        .at(
+            "/b/:brand/partners/:id/rules/:rule/delete",
+            secured(post(rules::remove)),
+        )
+        .at(
+            "/b/:brand/statements",
+            secured(get(statements::list).post(statements::create)),
+        )
+        .at("/b/:brand/statements/:id", secured(get(statements::show)))
+        .at(
+            "/b/:brand/statements/:id/lines.csv",
+            secured(get(statements::csv)),
+        )
+        .at(
+            "/b/:brand/statements/:id/pay",
+            secured(post(statements::pay)),
+        )
+        .at(
+            "/b/:brand/statements/:id/delete",
+            secured(post(statements::delete)),
         )
         .at("/b/:brand/reports", secured(get(reports::page)))
         .at("/b/:brand/reports.csv", secured(get(reports::csv)))

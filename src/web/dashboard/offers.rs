@@ -443,6 +443,8 @@ struct ShowPage {
     link: Option<String>,
     /// The partner-independent form of the link, as the API gives it.
     template: String,
+    csrf: String,
+    caps: Vec<super::caps::CapRow>,
 }
 
 #[handler]
@@ -457,12 +459,24 @@ pub async fn show(
     let range = range::choose(&q.range, ctx.tz, Preset::Last30);
     let numbers = Requests::new(&range, ctx.tz, Some(id), None)?;
     let brand = ctx.brand.id;
-    let (n, active) = ctx
+    let (tz, currency) = (ctx.tz, offer.currency.clone());
+    let (n, active, caps) = ctx
         .state(req)
         .db(move |c| {
             let n = numbers.run(c, brand)?;
-            let active = partners::list(c, brand, Some(PartnerStatus::Active), None, 500)?;
-            Ok((n, active.rows))
+            let all = partners::list(c, brand, None, None, 500)?.rows;
+            let name = |p: i64| {
+                all.iter()
+                    .find(|a| a.id == p)
+                    .map_or_else(|| format!("Partner #{p}"), |a| a.name.clone())
+            };
+            let caps = super::caps::rows(c, brand, id, &currency, tz, name)?;
+            let active = all
+                .iter()
+                .filter(|p| p.status == PartnerStatus::Active)
+                .cloned()
+                .collect::<Vec<_>>();
+            Ok((n, active, caps))
         })
         .await
         .map_err(internal)?;
@@ -477,6 +491,8 @@ pub async fn show(
         .filter(|p| active.iter().any(|a| a.id == *p))
         .and_then(|p| tracking_link(&base, id, p, &subs));
     let p = ShowPage {
+        csrf: ctx.admin.csrf.clone(),
+        caps,
         zone: ctx.tz.name().to_string(),
         l: {
             let mut l = ctx.l;

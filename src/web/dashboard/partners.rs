@@ -376,6 +376,11 @@ struct ShowPage {
     n: Numbers,
     links: Vec<OfferLink>,
     recent: Vec<RecentConversion>,
+    csrf: String,
+    rules: Vec<super::rules::RuleRow>,
+    earn: Vec<super::rules::EarnRow>,
+    /// Every offer of the brand, for the rule form: (id, name).
+    all_offers: Vec<(i64, String)>,
 }
 
 #[handler]
@@ -390,24 +395,42 @@ pub async fn show(
     let range = range::choose(&q, ctx.tz, Preset::Last30);
     let numbers = Requests::new(&range, ctx.tz, None, Some(id))?;
     let brand = ctx.brand.id;
-    let (n, active, recent) = ctx
+    let (n, all, recent, rules) = ctx
         .state(req)
         .db(move |c| {
             let n = numbers.run(c, brand)?;
-            let active = offers::list(c, brand, Some(OfferStatus::Active), None, 500)?.rows;
+            let all = offers::list(c, brand, None, None, 500)?.rows;
             let filter = Filter {
                 partner_id: Some(id),
                 ..Filter::default()
             };
             let recent = conversions::list(c, brand, &filter, None, 10)?.rows;
-            Ok((n, active, recent))
+            let of_partner = crate::store::payout_rules::Filter {
+                partner_id: Some(id),
+                offer_id: None,
+            };
+            let rules = crate::store::payout_rules::list(c, brand, of_partner, None, 100)?.rows;
+            Ok((n, all, recent, rules))
         })
         .await
         .map_err(internal)?;
+    let active: Vec<crate::store::offers::Offer> = all
+        .iter()
+        .filter(|o| o.status == OfferStatus::Active)
+        .cloned()
+        .collect();
+    let (rules, earn) = super::rules::rows(&rules, &all, id, ctx.tz);
     let config = &ctx.state(req).config;
     let base = crate::client_ip::public_base(req, config.public_url.as_deref(), config.trust_proxy);
     let tz = ctx.tz;
     let page = ShowPage {
+        csrf: ctx.admin.csrf.clone(),
+        rules,
+        earn: earn
+            .into_iter()
+            .filter(|e| active.iter().any(|o| o.id == e.offer_id))
+            .collect(),
+        all_offers: all.iter().map(|o| (o.id, o.name.clone())).collect(),
         zone: tz.name().to_string(),
         l: {
             let mut l = ctx.l;
