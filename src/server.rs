@@ -16,8 +16,9 @@ use crate::tracking::fast_path::ClicksFirst;
 
 /// Scalar, with its web fonts switched off so `/docs` makes no request outside the instance,
 /// and the Bearer key scheme preselected so a developer can paste a key straight away.
-fn docs_page(svc: &poem_openapi::OpenApiService<api::Apis, ()>) -> String {
-    svc.scalar_html().replacen(
+fn docs_page(svc: &poem_openapi::OpenApiService<api::Apis, ()>, spec: &str) -> String {
+    // The page embeds the spec: the served one, not poem-openapi's untidied one.
+    svc.scalar_html().replacen(&svc.spec(), spec, 1).replacen(
         "id=\"api-reference\"",
         "id=\"api-reference\" data-configuration='{\"withDefaultFonts\": false, \"authentication\": {\"preferredSecurityScheme\": \"BrandKey\"}}'",
         1,
@@ -41,9 +42,9 @@ fn app_and_docs(
     Arc<crate::docs::Docs>,
 ) {
     let svc = api::service();
-    let docs = crate::docs::Docs::new(docs_page(&svc));
+    let spec = api::spec_json();
+    let docs = crate::docs::Docs::new(docs_page(&svc, &spec));
     let warm = docs.clone();
-    let spec = svc.spec();
     let api = svc
         .into_endpoint()
         .catch_all_error(map_error)

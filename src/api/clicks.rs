@@ -1,5 +1,8 @@
 //! `/clicks`: the clicks tracking links recorded, listed and one by one.
 
+use std::sync::Arc;
+
+use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -8,7 +11,10 @@ use poem_openapi::{Object, OpenApi};
 
 use super::auth::BrandKey;
 use super::errors::ApiError;
+use super::export::{Answer, Csv, CsvDoc, Format, wants_csv};
 use super::{ApiTags, pagination};
+use crate::domain::export;
+use crate::domain::ids::{BrandId, ClickCursor};
 use crate::domain::time::to_rfc3339;
 use crate::state::AppState;
 use crate::store::clicks::{self as store, Filter};
@@ -43,24 +49,76 @@ pub struct Click {
     pub unique: bool,
 }
 
+/// The example click, for the JSON and the CSV examples alike.
+fn example_click() -> store::Click {
+    store::Click {
+        id: "01JDQ7ZK3M8XW2V5T9R4B6N1CE".into(),
+        offer_id: 1,
+        partner_id: 7,
+        // 2026-11-24T19:09:24Z.
+        created_at: 1_795_547_364,
+        subs: [Some("newsletter".into()), None, None, None, None],
+        ip: "203.0.113.9".into(),
+        user_agent: "Mozilla/5.0 (X11; Linux x86_64)".into(),
+        referer: Some("https://dealhunters.example/".into()),
+        is_unique: true,
+    }
+}
+
 impl Example for Click {
     fn example() -> Self {
-        Click {
-            id: "01JDQ7ZK3M8XW2V5T9R4B6N1CE".into(),
-            offer_id: 1,
-            partner_id: 7,
-            created_at: "2026-11-24T19:09:24Z".into(),
-            sub1: Some("newsletter".into()),
-            sub2: None,
-            sub3: None,
-            sub4: None,
-            sub5: None,
-            ip: "203.0.113.9".into(),
-            user_agent: "Mozilla/5.0 (X11; Linux x86_64)".into(),
-            referer: Some("https://dealhunters.example/".into()),
-            unique: true,
-        }
+        to_api(example_click())
     }
+}
+
+/// The CSV answer of `GET /clicks`.
+pub struct ClicksCsv;
+
+impl CsvDoc for ClicksCsv {
+    const DESCRIPTION: &'static str = "Every click matching the filters, newest first, not \
+        paginated (`limit` and `cursor` are ignored): a header row of `Click`'s fields in schema \
+        order, then one record per click (RFC 4180). Timestamps as in JSON, `unique` as `true` \
+        or `false`, empty cells for null.";
+
+    fn example() -> String {
+        let mut table = export::clicks_header();
+        table.extend(export::clicks_csv(&[example_click()]));
+        String::from_utf8_lossy(&table).into_owned()
+    }
+}
+
+/// Every click `filter` matches as a streamed CSV table: keyset batches of `EXPORT_BATCH`,
+/// newest first (each a `list` page continuing after the last click of the one before), each
+/// read on the blocking pool when the one before is sent.
+async fn export_csv(
+    state: AppState,
+    brand: BrandId,
+    filter: Filter,
+) -> Result<Csv<ClicksCsv>, ApiError> {
+    let filter = Arc::new(filter);
+    let read = {
+        let filter = filter.clone();
+        move |c: &mut crate::db::Conn, after: Option<ClickCursor>| {
+            let page = store::list(c, brand, &filter, after.as_ref(), store::EXPORT_BATCH)?;
+            let cursor = page
+                .rows
+                .last()
+                .map(store::Click::cursor)
+                .filter(|_| page.has_more);
+            Ok((export::clicks_csv(&page.rows), cursor))
+        }
+    };
+    let first = read.clone();
+    let (mut table, cursor) = state.db(move |c| first(c, None)).await?;
+    let mut head = export::clicks_header();
+    head.append(&mut table);
+    Ok(Csv::streamed(
+        "clicks.csv",
+        state,
+        head,
+        cursor,
+        move |c, after| read(c, Some(after)),
+    ))
 }
 
 fn to_api(c: store::Click) -> Click {
@@ -101,6 +159,9 @@ impl ClicksApi {
     /// and what did it carry? Filters combine and match exactly; `from`/`to` apply to
     /// `created_at` and take RFC 3339 times or `YYYY-MM-DD` dates (UTC, whole days). An id of
     /// another brand simply matches nothing.
+    ///
+    /// With `Accept: text/csv` or `format=csv` the answer is every matching click as CSV
+    /// (`text/csv; charset=utf-8`), streamed, not paginated: `limit` and `cursor` are ignored.
     #[oai(path = "/clicks", method = "get", operation_id = "listClicks")]
     #[allow(
         clippy::too_many_arguments,
@@ -110,6 +171,7 @@ impl ClicksApi {
         &self,
         auth: BrandKey,
         state: Data<&AppState>,
+        req: &Request,
         offer_id: Query<Option<i64>>,
         partner_id: Query<Option<i64>>,
         /// Earliest `created_at`, inclusive.
@@ -128,10 +190,11 @@ impl ClicksApi {
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> Result<Json<ClickList>, ApiError> {
+        /// `json` (default) or `csv`: every match as CSV, not paginated, as with
+        /// `Accept: text/csv` (which this parameter overrides).
+        format: Query<Option<Format>>,
+    ) -> Result<Answer<Json<ClickList>, ClicksCsv>, ApiError> {
         let brand = auth.0.brand_id;
-        let limit = pagination::limit(limit.0)?;
-        let before = pagination::click_cursor(cursor.0.as_deref())?;
         let (from, to) = pagination::time_range(from.0.as_deref(), to.0.as_deref())?;
         let filter = Filter {
             offer_id: offer_id.0,
@@ -141,6 +204,13 @@ impl ClicksApi {
             subs: [sub1.0, sub2.0, sub3.0, sub4.0, sub5.0],
             unique: unique.0,
         };
+        if wants_csv(format.0, req) {
+            return Ok(Answer::Csv(
+                export_csv(state.0.clone(), brand, filter).await?,
+            ));
+        }
+        let limit = pagination::limit(limit.0)?;
+        let before = pagination::click_cursor(cursor.0.as_deref())?;
         let page = state
             .db(move |c| store::list(c, brand, &filter, before.as_ref(), limit))
             .await?;
@@ -149,11 +219,11 @@ impl ClicksApi {
         } else {
             None
         };
-        Ok(Json(ClickList {
+        Ok(Answer::Json(Json(ClickList {
             data: page.rows.into_iter().map(to_api).collect(),
             has_more: page.has_more,
             next_cursor: next,
-        }))
+        })))
     }
 
     /// Get a click

@@ -16,6 +16,7 @@ pub mod payout_rules;
 pub mod rate_limit;
 pub mod reports;
 pub mod serde_json_payload;
+pub mod spec;
 pub mod statements;
 
 use poem::Request;
@@ -114,9 +115,10 @@ pub fn service() -> OpenApiService<Apis, ()> {
     .server("/api/v1")
 }
 
-/// The pretty JSON spec, as served and as committed under `openapi/`.
+/// The pretty JSON spec, as served and as committed under `openapi/` (poem-openapi's,
+/// tidied for client generators: see `spec`).
 pub fn spec_json() -> String {
-    service().spec()
+    spec::tidy(&service().spec())
 }
 
 /// The origin of tracking links (see `client_ip::public_base`).

@@ -75,29 +75,10 @@ pub fn recent_visits(
     Ok(())
 }
 
-/// A click as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Click {
-    pub id: String,
-    pub offer_id: i64,
-    pub partner_id: i64,
-    pub created_at: i64,
-    pub subs: [Option<String>; 5],
-    pub ip: String,
-    pub user_agent: String,
-    pub referer: Option<String>,
-    pub is_unique: bool,
-}
+pub use crate::domain::click::Click;
 
-impl Click {
-    /// Where a page that ends with this click ends.
-    pub fn cursor(&self) -> ClickCursor {
-        ClickCursor {
-            created_at: self.created_at,
-            id: self.id.clone(),
-        }
-    }
-}
+/// Clicks a CSV export reads at a time (one `list` page each, continuing after the last).
+pub const EXPORT_BATCH: u32 = 1_000;
 
 /// What `list` keeps; every filter given must match, exactly.
 #[derive(Debug, Default, Clone)]
