@@ -32,11 +32,13 @@ curl -fs -H "Authorization: Bearer $KEY" "$BASE/api/v1/offers/1/caps" \
 curl -fs -H "Authorization: Bearer $KEY" "$BASE/api/v1/statements" \
   -d "{\"partner_id\":1,\"through\":\"$(date -u +%F)\"}" >/dev/null
 
+# One worker: CPython 3.11's parser is not thread-safe here ("SystemError: AST constructor
+# recursion depth mismatch" with two workers, seen twice on this spec); not an API failure.
 schemathesis run "$BASE/api/v1/openapi.json" \
   --header "Authorization: Bearer $KEY" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
   --phases examples,coverage,fuzzing,stateful \
   --max-examples "${SCHEMATHESIS_EXAMPLES:-60}" \
   --seed 1 \
-  --workers 2 \
+  --workers 1 \
   --no-color
