@@ -12,7 +12,7 @@ import sys
 SRC = pathlib.Path(__file__).resolve().parent.parent / "src"
 
 # Shared plumbing every outer layer may use.
-INFRA = {"db", "state", "config", "client_ip", "metrics", "work_gate"}
+INFRA = {"db", "state", "config", "client_ip", "metrics", "work_gate", "heavy_reads"}
 HTTP = {"domain", "store"} | INFRA
 ALLOWED = {
     "domain": set(),
@@ -26,7 +26,7 @@ ALLOWED = {
     # Holds are approved through the writer, in order with the postbacks and changes around them.
     "jobs": {"domain", "store", "db", "tracking"},
     # What the process is built of: the state holds the store's caches and the writer.
-    "state": {"domain", "store", "db", "config", "metrics", "tracking", "work_gate"},
+    "state": {"domain", "store", "db", "config", "metrics", "tracking", "work_gate", "heavy_reads"},
     # Tools run from the command line beside (or instead of) the server.
     "seed": {"domain", "store", "db", "tracking"},
     "backup": {"domain", "db"},
@@ -37,6 +37,7 @@ ALLOWED = {
     "config": set(),
     "allocator": set(),
     "work_gate": set(),
+    "heavy_reads": set(),
 }
 # Outer layers: the server wiring (lib, server, main, cli) may use anything.
 CLI_USERS = {"main.rs", "lib.rs", "cli"}

@@ -29,7 +29,13 @@ pub struct Config {
     /// Raw clicks older than this many days are deleted in the background (reports keep
     /// counting them through the rollups); `None`: every click is kept.
     pub retain_clicks_days: Option<u32>,
+    /// The most rows one `/reports` answer holds (JSON or CSV); past it, 422
+    /// `report_too_large`.
+    pub max_report_rows: usize,
 }
+
+/// About 12 MB of report JSON.
+pub const MAX_REPORT_ROWS: usize = 50_000;
 
 /// `~/.local/share/trcker` on Linux, the platform's equivalent elsewhere.
 pub fn default_data_dir() -> PathBuf {
@@ -56,6 +62,7 @@ impl Config {
             max_connections: None,
             metrics_addr: None,
             retain_clicks_days: None,
+            max_report_rows: MAX_REPORT_ROWS,
         }
     }
 }

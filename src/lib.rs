@@ -13,6 +13,7 @@ pub mod db;
 pub mod docs;
 pub mod domain;
 pub mod health;
+pub mod heavy_reads;
 pub mod jobs;
 pub mod metrics;
 pub mod seed;

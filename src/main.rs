@@ -53,6 +53,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 max_connections: max_connections.map(|n| n as usize),
                 metrics_addr,
                 retain_clicks_days: retain_clicks,
+                max_report_rows: trcker::config::MAX_REPORT_ROWS,
             };
             trcker::allocator::limit_arenas();
             let rt = tokio::runtime::Runtime::new()?;

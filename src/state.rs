@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::db::Pool;
+use crate::heavy_reads::HeavyReads;
 use crate::metrics::Metrics;
 use crate::store;
 use crate::store::key_usage::KeyUsage;
@@ -29,6 +30,8 @@ pub struct AppState {
     /// The bound on argon2 work running at once, shared by every page that hashes a password.
     pub argon2: Arc<WorkGate>,
     pub metrics: Arc<Metrics>,
+    /// Where reports are built: low-priority threads, a bound per API key.
+    pub heavy_reads: Arc<HeavyReads>,
 }
 
 impl AppState {
@@ -61,6 +64,7 @@ impl AppState {
             setup_token: crate::domain::random::hex(&crate::domain::random::bytes::<16>()).into(),
             argon2: WorkGate::per_core(),
             metrics,
+            heavy_reads: Arc::new(HeavyReads::start()?),
         })
     }
 

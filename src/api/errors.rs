@@ -123,6 +123,28 @@ impl ApiError {
             retry_after,
         )
     }
+    /// The key already has its share of reports being built.
+    pub fn too_many_reports(per_key: usize) -> Self {
+        ApiError::TooManyRequests(
+            body(
+                "too_many_reports",
+                format!(
+                    "this key already has {per_key} reports being built; wait for one to finish and try again"
+                ),
+            ),
+            1,
+        )
+    }
+    /// Every report thread is busy and the queue is full.
+    pub fn reports_busy() -> Self {
+        ApiError::Unavailable(
+            body(
+                "server_busy",
+                "the server is building as many reports as it can right now; try again in a few seconds",
+            ),
+            5,
+        )
+    }
     pub fn unavailable() -> Self {
         ApiError::Unavailable(
             body(

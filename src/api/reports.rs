@@ -11,11 +11,12 @@ use super::ApiTags;
 use super::auth::BrandKey;
 use super::errors::ApiError;
 use super::export::{Answer, Csv, CsvDoc, Format, wants_csv};
-use super::serde_json_payload::SerdeJson;
+use super::serde_json_payload::JsonBytes;
 use crate::domain::export::report_csv;
 use crate::domain::money::Money;
 use crate::domain::report::{Metrics, Row, TimeGrain, shown_ratio};
 use crate::domain::report_request::{ReportParams, ReportRequest, RequestError};
+use crate::heavy_reads::{PER_KEY, Refused};
 use crate::state::AppState;
 use crate::store::brands;
 use crate::store::reports as store;
@@ -173,6 +174,14 @@ impl CsvDoc for ReportCsv {
     }
 }
 
+/// A report as its thread hands it back.
+enum Built {
+    Json(JsonBytes<Report>),
+    Csv(Vec<u8>),
+    TooLarge(usize),
+    Failed(String),
+}
+
 pub struct ReportsApi;
 
 #[OpenApi(tag = "ApiTags::Reports")]
@@ -210,7 +219,7 @@ impl ReportsApi {
         /// `json` (default) or `csv`: the `data` rows as CSV, as with `Accept: text/csv`
         /// (which this parameter overrides).
         format: Query<Option<Format>>,
-    ) -> Result<Answer<SerdeJson<Report>, ReportCsv>, ApiError> {
+    ) -> Result<Answer<JsonBytes<Report>, ReportCsv>, ApiError> {
         let brand = auth.0.brand_id;
         // Without `timezone`, the brand's own zone (`PATCH /brand`).
         let default_timezone = match timezone.0 {
@@ -231,26 +240,67 @@ impl ReportsApi {
             RequestError::Invalid(m) => ApiError::validation(m),
         })?;
         let time = request.group.time;
-        if wants_csv(format.0, req) {
-            let table = state
-                .db(move |c| Ok(report_csv(time, &store::report(c, brand, &request)?.rows)))
-                .await?;
-            return Ok(Answer::Csv(Csv::bytes("report.csv", table)));
+        let csv = wants_csv(format.0, req);
+        // Built and written on a report thread (low priority, a bound per key), never on the
+        // async workers the redirect path runs on.
+        let pool = state.pool.clone();
+        // Past this many rows the answer is 422 `report_too_large`, saying how to narrow it.
+        let max_rows = state.config.max_report_rows;
+        let built = state
+            .heavy_reads
+            .run(
+                auth.0.key_id,
+                move || -> Result<Built, crate::store::StoreError> {
+                    let conn = pool.get()?;
+                    let built = store::report(&conn, brand, &request)?;
+                    if built.rows.len() > max_rows {
+                        return Ok(Built::TooLarge(built.rows.len()));
+                    }
+                    if csv {
+                        return Ok(Built::Csv(report_csv(time, &built.rows)));
+                    }
+                    let report = Report {
+                        data: built
+                            .rows
+                            .into_iter()
+                            .map(|r| report_row(time, r))
+                            .collect(),
+                        totals: built
+                            .totals
+                            .iter()
+                            .map(|(c, m)| ReportTotal {
+                                currency: c.clone(),
+                                metrics: metrics(m),
+                            })
+                            .collect(),
+                    };
+                    Ok(match JsonBytes::of(&report) {
+                        Ok(b) => Built::Json(b),
+                        Err(e) => Built::Failed(e.to_string()),
+                    })
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                Refused::KeyBusy => ApiError::too_many_reports(PER_KEY),
+                Refused::Full => ApiError::reports_busy(),
+                Refused::Gone => ApiError::internal(),
+            })??;
+        match built {
+            Built::Json(b) => Ok(Answer::Json(b)),
+            Built::Csv(table) => Ok(Answer::Csv(Csv::bytes("report.csv", table))),
+            Built::TooLarge(n) => Err(ApiError::unprocessable(
+                "report_too_large",
+                format!(
+                    "this report has {n} rows, more than the {max_rows} one answer holds; narrow it: \
+                     a shorter from..to, a coarser time grain (day, week, month), fewer group_by \
+                     keys, or an offer_id or partner_id filter"
+                ),
+            )),
+            Built::Failed(e) => {
+                tracing::error!(error = %e, "report serialisation failed");
+                Err(ApiError::internal())
+            }
         }
-        let built = state.db(move |c| store::report(c, brand, &request)).await?;
-        let data = built
-            .rows
-            .into_iter()
-            .map(|r| report_row(time, r))
-            .collect();
-        let totals = built
-            .totals
-            .iter()
-            .map(|(c, m)| ReportTotal {
-                currency: c.clone(),
-                metrics: metrics(m),
-            })
-            .collect();
-        Ok(Answer::Json(SerdeJson(Report { data, totals })))
     }
 }

@@ -276,3 +276,31 @@ async fn empty_range_has_usd_zero_totals() {
         .await;
     assert_eq!(rows(&year.json).len(), 365 * 24);
 }
+
+#[tokio::test]
+async fn a_report_past_the_row_bound_says_how_to_narrow_it() {
+    let app = crate::common::app_with(|c| c.max_report_rows = 7);
+    let key = app.key("Acme");
+    let r = app
+        .get(
+            &key,
+            "/api/v1/reports?from=2026-11-01&to=2026-11-07&group_by=day",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["data"].as_array().unwrap().len(), 7);
+    for path in [
+        "/api/v1/reports?from=2026-11-01&to=2026-11-08&group_by=day",
+        "/api/v1/reports?from=2026-11-01&to=2026-11-08&group_by=day&format=csv",
+    ] {
+        let r = app.get(&key, path).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (422, "report_too_large"),
+            "{path}: {}",
+            r.json
+        );
+        let m = r.json["error"]["message"].as_str().unwrap();
+        assert!(m.contains("8 rows") && m.contains("narrow"), "{m}");
+    }
+}
