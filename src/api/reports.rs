@@ -196,6 +196,10 @@ impl ReportsApi {
     ///
     /// With `Accept: text/csv` or `format=csv` the answer is the `data` rows as CSV
     /// (`text/csv; charset=utf-8`), without totals.
+    ///
+    /// An answer holds at most 50,000 rows: past that, 422 `report_too_large` says how many
+    /// there are and how to narrow the query. A key builds at most 2 reports at once (a third
+    /// is 429 `too_many_reports`).
     #[oai(path = "/reports", method = "get", operation_id = "getReport")]
     #[allow(
         clippy::too_many_arguments,
