@@ -5,7 +5,9 @@
 //!
 //! Knobs (environment): BENCH_CLICKS (default 10000000), BENCH_CONVERSIONS (500000),
 //! BENCH_SECS (10), BENCH_CONNS (64); BENCH_DATA_DIR keeps the seeded store there and reuses
-//! it on the next run (else a throwaway dir). It installs wrk and nginx with apt-get when it can.
+//! it on the next run (else a throwaway dir); BENCH_ONLY=ledger runs only the conversion
+//! phases (plain, then with payout rules and caps) and the statement phase. BENCH_STATEMENT_LINES
+//! (100000) is the size of the statement built. It installs wrk and nginx with apt-get when it can.
 
 use std::io::Write;
 use std::path::Path;
@@ -307,7 +309,7 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let http = reqwest::Client::new();
     let auth = format!("Bearer {key}");
-    let post = |path: &str, body: serde_json::Value| {
+    let post_json = |path: &str, body: serde_json::Value| {
         rt.block_on(async {
             let r = http
                 .post(format!("{}/api/v1{path}", server.base))
@@ -317,9 +319,20 @@ fn main() {
                 .await
                 .unwrap();
             assert!(r.status().is_success(), "{path}: {}", r.status());
-            r.json::<serde_json::Value>().await.unwrap()["id"]
-                .as_i64()
-                .unwrap()
+            r.json::<serde_json::Value>().await.unwrap()
+        })
+    };
+    let post = |path: &str, body: serde_json::Value| post_json(path, body)["id"].as_i64().unwrap();
+    let get = |path: &str| {
+        rt.block_on(async {
+            let r = http
+                .get(format!("{}/api/v1{path}", server.base))
+                .header("Authorization", &auth)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{path}: {}", r.status());
+            r.json::<serde_json::Value>().await.unwrap()
         })
     };
     let offer = post(
@@ -332,59 +345,125 @@ fn main() {
         serde_json::json!({"name": "Bench", "email": format!("bench-{}@example.com", std::process::id())}),
     );
 
+    let only_ledger = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "ledger");
     let click_url = format!("{}/c/{offer}/{partner}?sub1=bench", server.base);
-    reset_peak(pid);
-    let clicks_run = wrk(&click_url, conns, secs, None);
-    let (_, hwm_clicks) = rss(pid);
+    let (mut clicks_run, mut hwm_clicks, mut backup_run) = (None, f64::NAN, None);
+    let (mut backup_secs, mut backup_bytes) = (f64::NAN, 0);
+    if !only_ledger {
+        reset_peak(pid);
+        clicks_run = wrk(&click_url, conns, secs, None);
+        hwm_clicks = rss(pid).1;
 
-    // The same click load while `trcker backup` copies the store beside it.
-    let backup_file = dir.path().join("bench-backup.db");
-    let backup = {
-        let mut cmd = trcker();
-        cmd.args(["backup", "--to"])
-            .arg(&backup_file)
-            .arg("--data-dir")
-            .arg(&data)
-            .stderr(Stdio::null());
-        std::thread::spawn(move || {
-            let t = Instant::now();
-            let ok = cmd.status().is_ok_and(|s| s.success());
-            (ok, t.elapsed().as_secs_f64())
-        })
-    };
-    let backup_run = wrk(&click_url, conns, secs, None);
-    let (backup_ok, backup_secs) = backup.join().unwrap();
-    assert!(backup_ok, "trcker backup failed");
-    let backup_bytes = std::fs::metadata(&backup_file).map_or(0, |m| m.len());
-    let _ = std::fs::remove_file(&backup_file);
+        // The same click load while `trcker backup` copies the store beside it.
+        let backup_file = dir.path().join("bench-backup.db");
+        let backup = {
+            let mut cmd = trcker();
+            cmd.args(["backup", "--to"])
+                .arg(&backup_file)
+                .arg("--data-dir")
+                .arg(&data)
+                .stderr(Stdio::null());
+            std::thread::spawn(move || {
+                let t = Instant::now();
+                let ok = cmd.status().is_ok_and(|s| s.success());
+                (ok, t.elapsed().as_secs_f64())
+            })
+        };
+        backup_run = wrk(&click_url, conns, secs, None);
+        let (backup_ok, secs) = backup.join().unwrap();
+        assert!(backup_ok, "trcker backup failed");
+        backup_secs = secs;
+        backup_bytes = std::fs::metadata(&backup_file).map_or(0, |m| m.len());
+        let _ = std::fs::remove_file(&backup_file);
+    }
 
+    // Transaction ids unique to this run: a reused store (BENCH_DATA_DIR) has the earlier
+    // runs' ids, and a repeat is answered 200 with the first conversion, not recorded.
+    let run = format!("{}-{}", std::process::id(), chrono::Utc::now().timestamp());
+    let conversions_url = format!("{}/api/v1/conversions", server.base);
     let script = dir.path().join("conversions.lua");
-    let mut f = std::fs::File::create(&script).unwrap();
-    write!(
-        f,
-        r#"local counter = 0
-local threads = 0
-function setup(thread)
-  thread:set("tid", threads)
-  threads = threads + 1
-end
-function request()
-  counter = counter + 1
-  local body = '{{"offer_id":{offer},"partner_id":{partner},"amount":12.34,"transaction_id":"bench-' .. tid .. '-' .. counter .. '"}}'
-  return wrk.format("POST", "/api/v1/conversions", {{["Content-Type"] = "application/json", ["Authorization"] = "{auth}"}}, body)
-end
-"#
-    )
-    .unwrap();
-    drop(f);
+    conversions_script(&script, offer, partner, &auth, &format!("bench-{run}"));
     reset_peak(pid);
-    let conv_run = wrk(
-        &format!("{}/api/v1/conversions", server.base),
-        conns,
-        secs,
-        Some(&script),
-    );
+    let conv_run = wrk(&conversions_url, conns, secs, Some(&script));
     let (rss_after, hwm_conversions) = rss(pid);
+
+    // The same load with the ledger in play: two payout rules of the partner (this offer, all
+    // offers: the precedence is worked out for every postback) and three caps on the offer,
+    // each high enough to admit every postback.
+    let rule = post(
+        "/payout-rules",
+        serde_json::json!({"offer_id": offer, "partner_id": partner, "payout": 3.0}),
+    );
+    post(
+        "/payout-rules",
+        serde_json::json!({"partner_id": partner, "payout": 1.75}),
+    );
+    let caps_path = format!("/offers/{offer}/caps");
+    for cap in [
+        serde_json::json!({"metric": "conversions", "window": "lifetime", "limit": 1e9}),
+        serde_json::json!({"metric": "payout", "window": "day", "limit": 1e9}),
+        serde_json::json!({"partner_id": partner, "metric": "conversions", "window": "month", "limit": 1e9}),
+    ] {
+        post(&caps_path, cap);
+    }
+    let caps_used = || -> Vec<(String, f64)> {
+        get(&caps_path)["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let who = if c["partner_id"].is_null() {
+                    "offer"
+                } else {
+                    "partner"
+                };
+                (
+                    format!(
+                        "{who} {} {}",
+                        c["window"].as_str().unwrap(),
+                        c["metric"].as_str().unwrap()
+                    ),
+                    c["used"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let used_before = caps_used();
+    conversions_script(
+        &script,
+        offer,
+        partner,
+        &auth,
+        &format!("bench-{run}-ledger"),
+    );
+    let ledger_run = wrk(&conversions_url, conns, secs, Some(&script));
+    let used_after = caps_used();
+    let newest = get(&format!("/conversions?partner_id={partner}&limit=1"))["data"][0].clone();
+    let ledger_check = if ledger_run.is_some() {
+        assert_eq!(newest["payout"].as_f64(), Some(3.0), "{newest}");
+        assert_eq!(newest["payout_rule_id"].as_i64(), Some(rule), "{newest}");
+        assert_eq!(newest["status"].as_str(), Some("approved"), "{newest}");
+        for ((name, before), (_, after)) in used_before.iter().zip(&used_after) {
+            assert!(after > before, "cap {name}: used {before} -> {after}");
+        }
+        format!(
+            "newest conversion {} payout {} (rule {rule}), {}; caps used: {}",
+            newest["id"],
+            newest["payout"],
+            newest["status"].as_str().unwrap_or_default(),
+            used_before
+                .iter()
+                .zip(&used_after)
+                .map(|((name, b), (_, a))| format!("{name} {b} -> {a}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else {
+        "not measured (wrk missing)".into()
+    };
+
+    // A statement over BENCH_STATEMENT_LINES approved conversions of a fresh partner.
+    let statement = statement_phase(&rt, &http, &server.base, &auth, offer, &run);
 
     reset_peak(pid);
     // Reports over the seeded month, after the load (its big answers would inflate the
@@ -392,14 +471,15 @@ end
     let today = chrono::Utc::now().date_naive();
     let from = today - chrono::Duration::days(29);
     let mut report_rows = Vec::new();
-    for (group, zone) in [
+    let reports = [
         ("offer", "UTC"),
         ("partner", "UTC"),
         ("day,offer", "UTC"),
         ("day,partner", "UTC"),
         ("day,offer", "Asia/Kolkata"),
         ("hour,partner", "UTC"),
-    ] {
+    ];
+    for (group, zone) in reports.into_iter().filter(|_| !only_ledger) {
         let url = format!(
             "{}/api/v1/reports?from={from}&to={today}&group_by={group}&timezone={zone}",
             server.base
@@ -427,9 +507,17 @@ end
 
     let (_, hwm_reports) = rss(pid);
     // The dashboard's pages over the same store, nothing else running.
-    let page_rows = pages(&rt, &server.base, &data, &http, &auth);
+    let page_rows = if only_ledger {
+        Vec::new()
+    } else {
+        pages(&rt, &server.base, &data, &http, &auth)
+    };
     drop(server);
-    let nginx_run = nginx(dir.path(), conns, secs);
+    let nginx_run = if only_ledger {
+        None
+    } else {
+        nginx(dir.path(), conns, secs)
+    };
     let load_after = load_average();
 
     let fmt = |w: &Option<Wrk>| match w {
@@ -450,26 +538,41 @@ end
     println!();
     println!("| measure | rate | p50 | p99 | errors |");
     println!("|---|---|---|---|---|");
-    println!(
-        "| click redirects, {conns} connections, {secs} s | {} |",
-        fmt(&clicks_run)
-    );
-    println!(
-        "| click redirects during `trcker backup` ({:.1} GB in {backup_secs:.1} s) | {} |",
-        backup_bytes as f64 / 1e9,
-        fmt(&backup_run)
-    );
+    if !only_ledger {
+        println!(
+            "| click redirects, {conns} connections, {secs} s | {} |",
+            fmt(&clicks_run)
+        );
+        println!(
+            "| click redirects during `trcker backup` ({:.1} GB in {backup_secs:.1} s) | {} |",
+            backup_bytes as f64 / 1e9,
+            fmt(&backup_run)
+        );
+    }
     println!(
         "| conversions (POST), {conns} connections, {secs} s | {} |",
         fmt(&conv_run)
     );
     println!(
-        "| nginx `return 302`, same machine | {} |",
-        match &nginx_run {
-            Some(_) => fmt(&nginx_run),
-            None => "not measured (nginx missing) | | |".into(),
-        }
+        "| conversions (POST) with 2 payout rules and 3 caps in play | {} |",
+        fmt(&ledger_run)
     );
+    if let (Some(plain), Some(ledger)) = (&conv_run, &ledger_run) {
+        println!(
+            "| conversions with rules and caps / plain | {:.2} | | | |",
+            ledger.rps / plain.rps
+        );
+    }
+    statement.print();
+    if !only_ledger {
+        println!(
+            "| nginx `return 302`, same machine | {} |",
+            match &nginx_run {
+                Some(_) => fmt(&nginx_run),
+                None => "not measured (nginx missing) | | |".into(),
+            }
+        );
+    }
     if let (Some(c), Some(n)) = (&clicks_run, &nginx_run) {
         println!("| clicks / nginx | {:.2} | | | |", c.rps / n.rps);
     }
@@ -483,16 +586,212 @@ end
         }
     }
     println!("| RSS idle, after start on the seeded store | {idle_rss:.1} MiB | | | |");
-    println!("| RSS peak under click load (VmHWM) | {hwm_clicks:.1} MiB | | | |");
+    if !only_ledger {
+        println!("| RSS peak under click load (VmHWM) | {hwm_clicks:.1} MiB | | | |");
+    }
     println!("| RSS peak under conversion load | {hwm_conversions:.1} MiB | | | |");
     println!("| RSS after the load | {rss_after:.1} MiB | | | |");
-    println!("| RSS peak through the report queries | {hwm_reports:.1} MiB | | | |");
+    if !only_ledger {
+        println!("| RSS peak through the report queries | {hwm_reports:.1} MiB | | | |");
+    }
     println!();
+    println!("Rules and caps check: {ledger_check}");
     println!(
-        "Pages: signed in as an admin, {PAGE_RUNS} requests each after {PAGE_WARMUPS} warm-ups, \
+        "Statements: a fresh partner's {} approved conversions posted through the API ({}), then \
+         {STATEMENT_RUNS} times: POST /statements (time to the answer), its lines as CSV \
+         (time to the full body), DELETE /statements/{{id}}; p50 and max.",
+        statement.lines, statement.seeded
+    );
+    if !only_ledger {
+        println!(
+            "Pages: signed in as an admin, {PAGE_RUNS} requests each after {PAGE_WARMUPS} warm-ups, \
          one at a time; time to the full body on loopback (server time as seen on loopback), \
          p50 and max. Target: every page < 100 ms."
+        );
+    }
+}
+
+/// A wrk script POSTing conversions of `partner` on `offer`, each with its own transaction id
+/// (`prefix`-thread-counter).
+fn conversions_script(path: &Path, offer: i64, partner: i64, auth: &str, prefix: &str) {
+    let mut f = std::fs::File::create(path).unwrap();
+    write!(
+        f,
+        r#"local counter = 0
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+function request()
+  counter = counter + 1
+  local body = '{{"offer_id":{offer},"partner_id":{partner},"amount":12.34,"transaction_id":"{prefix}-' .. tid .. '-' .. counter .. '"}}'
+  return wrk.format("POST", "/api/v1/conversions", {{["Content-Type"] = "application/json", ["Authorization"] = "{auth}"}}, body)
+end
+"#
+    )
+    .unwrap();
+}
+
+const STATEMENT_RUNS: usize = 5;
+/// The offer's payout (cpa), in minor units: what each line of the statement pays.
+const BENCH_PAYOUT_MINOR: i64 = 250;
+
+/// What the statement phase measured.
+struct StatementRun {
+    lines: u64,
+    /// How the conversions were posted: count, time, rate.
+    seeded: String,
+    create_ms: Vec<f64>,
+    csv_ms: Vec<f64>,
+    csv_bytes: usize,
+    delete_ms: Vec<f64>,
+}
+
+fn p50_max(v: &[f64]) -> (f64, f64) {
+    (p50(v.to_vec()), v.iter().copied().fold(0.0, f64::max))
+}
+
+impl StatementRun {
+    fn print(&self) {
+        let (p, m) = p50_max(&self.create_ms);
+        println!(
+            "| statement of {} conversions (POST /statements), p50 and max of {STATEMENT_RUNS} | | {p:.0} ms | max {m:.0} ms | |",
+            self.lines
+        );
+        let (p, m) = p50_max(&self.csv_ms);
+        println!(
+            "| its lines as CSV ({:.1} MB), time to the full body | | {p:.0} ms | max {m:.0} ms | |",
+            self.csv_bytes as f64 / 1e6
+        );
+        let (p, m) = p50_max(&self.delete_ms);
+        println!(
+            "| DELETE /statements/{{id}} (frees its conversions) | | {p:.0} ms | max {m:.0} ms | |"
+        );
+    }
+}
+
+/// A fresh partner with BENCH_STATEMENT_LINES approved conversions on `offer` (posted through
+/// the API, 64 at a time, each answered 201), then its statement through today built, checked
+/// (line count, total), read as CSV and deleted, STATEMENT_RUNS times.
+fn statement_phase(
+    rt: &tokio::runtime::Runtime,
+    http: &reqwest::Client,
+    base: &str,
+    auth: &str,
+    offer: i64,
+    run: &str,
+) -> StatementRun {
+    let lines = env_or("BENCH_STATEMENT_LINES", 100_000);
+    let api = |path: &str| format!("{base}/api/v1{path}");
+    let partner = rt.block_on(async {
+        let r = http
+            .post(api("/partners"))
+            .header("Authorization", auth)
+            .json(&serde_json::json!({"name": "Bench statements", "email": format!("bench-statements-{run}@example.com")}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "POST /partners: {}", r.status());
+        r.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    });
+    const WORKERS: u64 = 64;
+    let t = Instant::now();
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..WORKERS)
+            .map(|w| {
+                let (http, url, auth) = (http.clone(), api("/conversions"), auth.to_string());
+                let run = run.to_string();
+                tokio::spawn(async move {
+                    for i in (w..lines).step_by(WORKERS as usize) {
+                        let r = http
+                            .post(&url)
+                            .header("Authorization", &auth)
+                            .json(&serde_json::json!({"offer_id": offer, "partner_id": partner, "amount": 12.34, "transaction_id": format!("bench-{run}-statement-{i}")}))
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(r.status(), reqwest::StatusCode::CREATED, "POST /conversions");
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let seed_secs = t.elapsed().as_secs_f64();
+    let seeded = format!(
+        "{lines} in {seed_secs:.1} s, {:.0}/s",
+        lines as f64 / seed_secs
     );
+    eprintln!("bench: statement partner {partner}: posted {seeded}");
+
+    let through = chrono::Utc::now().date_naive().to_string();
+    let expected_total = (lines as i64 * BENCH_PAYOUT_MINOR) as f64 / 100.0;
+    let mut out = StatementRun {
+        lines,
+        seeded,
+        create_ms: Vec::new(),
+        csv_ms: Vec::new(),
+        csv_bytes: 0,
+        delete_ms: Vec::new(),
+    };
+    for _ in 0..STATEMENT_RUNS {
+        let t = Instant::now();
+        let made = rt.block_on(async {
+            let r = http
+                .post(api("/statements"))
+                .header("Authorization", auth)
+                .json(&serde_json::json!({"partner_id": partner, "through": through}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), reqwest::StatusCode::CREATED, "POST /statements");
+            r.json::<serde_json::Value>().await.unwrap()
+        });
+        out.create_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        let s = &made["data"][0];
+        assert_eq!(made["data"].as_array().map(Vec::len), Some(1), "{made}");
+        assert_eq!(s["lines"].as_u64(), Some(lines), "{s}");
+        assert_eq!(s["total"].as_f64(), Some(expected_total), "{s}");
+        let id = s["id"].as_i64().unwrap();
+
+        let t = Instant::now();
+        let csv = rt.block_on(async {
+            let r = http
+                .get(api(&format!("/statements/{id}/lines?format=csv")))
+                .header("Authorization", auth)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "GET lines CSV: {}", r.status());
+            r.bytes().await.unwrap()
+        });
+        out.csv_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        let rows = csv.iter().filter(|&&b| b == b'\n').count() as u64;
+        assert_eq!(rows, lines + 1, "CSV: a header and a record per line");
+        out.csv_bytes = csv.len();
+
+        let t = Instant::now();
+        rt.block_on(async {
+            let r = http
+                .delete(api(&format!("/statements/{id}")))
+                .header("Authorization", auth)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                r.status(),
+                reqwest::StatusCode::NO_CONTENT,
+                "DELETE /statements/{id}"
+            );
+        });
+        out.delete_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    out
 }
 
 const PAGE_WARMUPS: usize = 2;

@@ -24,6 +24,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0008_conversions_offer.sql"),
     ),
     ("0009_ledger", include_str!("migrations/0009_ledger.sql")),
+    (
+        "0010_conversions_payable",
+        include_str!("migrations/0010_conversions_payable.sql"),
+    ),
 ];
 
 /// The schema version this binary brings a database to.

@@ -220,8 +220,13 @@ pub fn delete(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<()> 
     if get(conn, brand_id, id)?.status == StatementStatus::Paid {
         return Err(StoreError::Invalid(PAID_IS_FINAL.into()));
     }
+    // Its conversions are the ones its payout lines name (a line and its conversion's
+    // `statement_id` are set and cleared together): found through the lines' index, not by
+    // walking the brand's conversions for `statement_id`, which has none.
     conn.prepare_cached(
-        "UPDATE conversions SET statement_id = NULL WHERE brand_id = ?1 AND statement_id = ?2",
+        "UPDATE conversions SET statement_id = NULL WHERE brand_id = ?1 AND statement_id = ?2
+         AND id IN (SELECT conversion_id FROM statement_lines
+                    WHERE statement_id = ?2 AND kind = 'payout')",
     )?
     .execute(params![brand_id, id])?;
     conn.prepare_cached("DELETE FROM statement_lines WHERE statement_id = ?1")?
