@@ -300,12 +300,7 @@ impl PayoutRulesApi {
         let (offer, rules) = state
             .db(move |c| {
                 let offer = offers::get(c, brand, offer_id)?;
-                partners::get(c, brand, partner_id).map_err(|e| match e {
-                    crate::store::StoreError::NotFound => crate::store::StoreError::Invalid(
-                        format!("partner_id {partner_id} matches no partner of this brand"),
-                    ),
-                    e => e,
-                })?;
+                partners::named(c, brand, partner_id)?;
                 Ok((offer, store::in_force(c, brand, offer_id, partner_id, at)?))
             })
             .await?;

@@ -4,7 +4,7 @@
 use chrono_tz::Tz;
 use rusqlite::{Connection, params};
 
-use super::{StoreError, StoreResult, offers, one, partners};
+use super::{StoreResult, offers, one, partners};
 use crate::domain::cap::{Cap, fits, window_start};
 use crate::domain::conversion::Conversion;
 use crate::domain::ids::BrandId;
@@ -114,7 +114,8 @@ fn covering(
 
 /// For a conversion about to be recorded as counted: true, and its use charged to every cap
 /// it falls under, when all of them have room; false (nothing charged) when one would go past
-/// its limit. `tz`: the brand's zone.
+/// its limit. `tz` gives the brand's zone; it is asked only when a cap covers the conversion
+/// (most offers have none, and this runs for every postback).
 pub fn admit(
     conn: &Connection,
     brand_id: BrandId,
@@ -122,9 +123,13 @@ pub fn admit(
     partner_id: i64,
     occurred_at: i64,
     payout: Money,
-    tz: Tz,
+    tz: impl FnOnce() -> StoreResult<Tz>,
 ) -> StoreResult<bool> {
     let caps = covering(conn, brand_id, offer_id, partner_id)?;
+    if caps.is_empty() {
+        return Ok(true);
+    }
+    let tz = tz()?;
     for cap in &caps {
         if !fits(
             used(conn, cap, occurred_at, tz)?,
@@ -148,14 +153,19 @@ pub fn restatus(
     c: &Conversion,
     from: ConversionStatus,
     to: ConversionStatus,
-    tz: Tz,
+    tz: impl FnOnce() -> StoreResult<Tz>,
 ) -> StoreResult<()> {
     let sign = match (from.counts_toward_caps(), to.counts_toward_caps()) {
         (false, true) => 1,
         (true, false) => -1,
         _ => return Ok(()),
     };
-    for cap in covering(conn, c.brand_id, c.offer_id, c.partner_id)? {
+    let caps = covering(conn, c.brand_id, c.offer_id, c.partner_id)?;
+    if caps.is_empty() {
+        return Ok(());
+    }
+    let tz = tz()?;
+    for cap in caps {
         add(conn, &cap, c.occurred_at, tz, sign * cap.weight(c.payout))?;
     }
     Ok(())
@@ -173,14 +183,7 @@ pub fn create(
 ) -> StoreResult<Cap> {
     offers::get(conn, brand_id, offer_id)?;
     if let Some(p) = new.partner_id {
-        match partners::get(conn, brand_id, p) {
-            Err(StoreError::NotFound) => {
-                return Err(StoreError::Invalid(format!(
-                    "partner_id {p} matches no partner of this brand"
-                )));
-            }
-            r => r.map(|_| ())?,
-        }
+        partners::named(conn, brand_id, p)?;
     }
     conn.execute(
         "INSERT INTO caps (brand_id, offer_id, partner_id, metric, window, limit_value, created_at)

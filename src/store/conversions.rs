@@ -210,7 +210,7 @@ pub fn insert(
     }
     let (mut reason, mut actor) = (None, actor);
     if status.counts_toward_caps() {
-        let tz = brands::timezone(conn, brand_id)?;
+        let tz = || brands::timezone(conn, brand_id);
         if !caps::admit(
             conn,
             brand_id,
@@ -287,7 +287,7 @@ fn apply(
     }
     let ts = now();
     statements::leave_open(conn, &before)?;
-    let tz = brands::timezone(conn, before.brand_id)?;
+    let tz = || brands::timezone(conn, before.brand_id);
     caps::restatus(conn, &before, before.status, change.status, tz)?;
     conn.prepare_cached(
         "UPDATE conversions SET status = ?3, reason = ?4, updated_at = ?5,

@@ -42,6 +42,17 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Offer> {
     })
 }
 
+/// The offer a request's body names: `Invalid` when it is not the brand's (see
+/// `partners::named`).
+pub fn named(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<Offer> {
+    get(conn, brand_id, id).map_err(|e| match e {
+        StoreError::NotFound => {
+            StoreError::Invalid(format!("offer_id {id} matches no offer of this brand"))
+        }
+        e => e,
+    })
+}
+
 pub fn get(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<Offer> {
     // Cached: the writer looks offers and partners up for every conversion.
     one(conn

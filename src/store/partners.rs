@@ -41,6 +41,17 @@ fn duplicate_email(email: &str) -> StoreError {
     }
 }
 
+/// The partner a request's body names: `Invalid` (a 422 naming the field, not a 404 of the
+/// resource asked for) when it is not the brand's.
+pub fn named(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<Partner> {
+    get(conn, brand_id, id).map_err(|e| match e {
+        StoreError::NotFound => {
+            StoreError::Invalid(format!("partner_id {id} matches no partner of this brand"))
+        }
+        e => e,
+    })
+}
+
 pub fn get(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<Partner> {
     // Cached: the writer looks offers and partners up for every conversion.
     one(conn

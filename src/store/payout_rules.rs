@@ -41,24 +41,9 @@ pub fn get(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<PayoutR
 /// A new rule; its offer (if any) and partner must be the brand's (`Invalid` otherwise).
 pub fn create(conn: &Connection, brand_id: BrandId, input: &RuleInput) -> StoreResult<PayoutRule> {
     if let Some(offer) = input.offer_id {
-        match offers::get(conn, brand_id, offer) {
-            Err(StoreError::NotFound) => {
-                return Err(StoreError::Invalid(format!(
-                    "offer_id {offer} matches no offer of this brand"
-                )));
-            }
-            r => r.map(|_| ())?,
-        }
+        offers::named(conn, brand_id, offer)?;
     }
-    match partners::get(conn, brand_id, input.partner_id) {
-        Err(StoreError::NotFound) => {
-            return Err(StoreError::Invalid(format!(
-                "partner_id {} matches no partner of this brand",
-                input.partner_id
-            )));
-        }
-        r => r.map(|_| ())?,
-    }
+    partners::named(conn, brand_id, input.partner_id)?;
     conn.execute(
         "INSERT INTO payout_rules (brand_id, offer_id, partner_id, payout_type, payout_minor,
          starts_at, ends_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

@@ -136,12 +136,7 @@ pub fn create(
     through: NaiveDate,
     tz: Tz,
 ) -> StoreResult<Vec<Statement>> {
-    super::partners::get(conn, brand_id, partner_id).map_err(|e| match e {
-        StoreError::NotFound => StoreError::Invalid(format!(
-            "partner_id {partner_id} matches no partner of this brand"
-        )),
-        e => e,
-    })?;
+    super::partners::named(conn, brand_id, partner_id)?;
     let end = through
         .succ_opt()
         .map(|d| day_start(d, tz))
