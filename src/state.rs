@@ -7,6 +7,7 @@ use crate::db::Pool;
 use crate::heavy_reads::HeavyReads;
 use crate::metrics::Metrics;
 use crate::store;
+use crate::store::key_cache::KeyCache;
 use crate::store::key_usage::KeyUsage;
 use crate::tracking::catalog::Catalog;
 use crate::tracking::unique::{UniqueWindow, WINDOW_SECS};
@@ -24,6 +25,8 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub unique: Arc<UniqueWindow>,
     pub key_usage: Arc<KeyUsage>,
+    /// Live API keys, remembered for a moment (revoke through it).
+    pub keys: Arc<KeyCache>,
     /// A per-process secret that lets whoever reads the start-up output create the first admin
     /// (only while no admin exists).
     pub setup_token: Arc<str>,
@@ -61,6 +64,7 @@ impl AppState {
             catalog: Arc::new(catalog),
             unique: Arc::new(unique),
             key_usage: Arc::new(KeyUsage::default()),
+            keys: Arc::new(KeyCache::default()),
             setup_token: crate::domain::random::hex(&crate::domain::random::bytes::<16>()).into(),
             argon2: WorkGate::per_core(),
             metrics,

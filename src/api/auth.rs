@@ -15,7 +15,7 @@ use super::errors::ApiError;
 use super::rate_limit::{Quota, RateLimiter};
 use crate::domain::ids::{hash_secret, looks_like_key};
 use crate::state::AppState;
-use crate::store::keys::{self, KeyOwner};
+use crate::store::keys::KeyOwner;
 
 /// Your API key, `trk_…` (Settings → API Keys, or `trcker keys create`).
 #[derive(SecurityScheme)]
@@ -81,11 +81,16 @@ async fn authenticate(state: &AppState, req: &Request) -> Result<KeyOwner, ApiEr
         return Err(ApiError::unauthorized("malformed API key"));
     }
     let hash = hash_secret(key);
-    let pool = state.pool.clone();
-    let owner = tokio::task::spawn_blocking(move || keys::find_active(&*pool.get()?, &hash))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(ApiError::from)?;
+    let owner = match state.keys.get(&hash) {
+        Some(owner) => Some(owner),
+        None => {
+            let (pool, cache) = (state.pool.clone(), state.keys.clone());
+            tokio::task::spawn_blocking(move || cache.find_active(&*pool.get()?, &hash))
+                .await
+                .map_err(|_| ApiError::internal())?
+                .map_err(ApiError::from)?
+        }
+    };
     owner.ok_or_else(|| ApiError::unauthorized("unknown or revoked API key"))
 }
 

@@ -6,6 +6,7 @@ pub mod caps;
 pub mod clicks;
 pub mod conversions;
 pub mod events;
+pub mod key_cache;
 pub mod key_usage;
 pub mod keys;
 pub mod offers;

@@ -249,6 +249,11 @@ impl Writer {
             conn.pragma_update(None, "synchronous", "FULL")?;
         }
         conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+        // Each postback runs in its own savepoint, whose sub-journal keeps the original of
+        // every page it touches (a dozen or more). Past 64 KiB in a batch SQLite spills that
+        // journal to a temp file, and the writer spent a third of its time in its pwrites.
+        // In memory it is a copy; a batch's is bounded by MAX_BATCH ops (a few MB at most).
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         let path = data_dir.join(crate::db::DB_FILE);
         let status = Arc::new(Status {
             file: FileId::of(&path)?,

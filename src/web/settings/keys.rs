@@ -245,8 +245,9 @@ pub async fn revoke(
     Form(f): Form<session::CsrfOnly>,
 ) -> poem::Result<Response> {
     admin.check_csrf(&f.csrf)?;
-    // The API reads keys from SQLite on every request, so this takes effect at once.
-    match session::state(req).db(move |c| keys::revoke(c, id)).await {
+    // Revoked through the API's key cache, which forgets every key: this takes effect at once.
+    let cache = session::state(req).keys.clone();
+    match session::state(req).db(move |c| cache.revoke(c, id)).await {
         Ok(()) => Ok(redirect_with_flash(
             req,
             "/settings/api-keys",
