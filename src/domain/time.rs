@@ -8,10 +8,11 @@ pub fn now() -> i64 {
 }
 
 pub fn to_rfc3339(ts: i64) -> String {
+    // `2026-12-01T18:00:00Z`: whole seconds, `Z`. Not `format(…)`, which parses its pattern
+    // on every call (a few percent of a postback, whose answer and event carry four times).
     DateTime::<Utc>::from_timestamp(ts, 0)
         .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Which end of a bare date a filter means.
@@ -115,6 +116,13 @@ pub fn parse_timezone(name: &str) -> Option<Tz> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn times_are_whole_seconds_in_utc_with_a_z() {
+        assert_eq!(super::to_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::to_rfc3339(1_764_612_345), "2025-12-01T18:05:45Z");
+        assert_eq!(super::to_rfc3339(946_684_799), "1999-12-31T23:59:59Z");
+    }
+
     use super::*;
 
     #[test]
