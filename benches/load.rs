@@ -244,6 +244,9 @@ http {{ access_log off;
 }
 
 fn p50(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
@@ -349,6 +352,7 @@ fn main() {
     let click_url = format!("{}/c/{offer}/{partner}?sub1=bench", server.base);
     let (mut clicks_run, mut hwm_clicks, mut backup_run) = (None, f64::NAN, None);
     let (mut backup_secs, mut backup_bytes) = (f64::NAN, 0);
+    let (mut heavy_run, mut heavy_note) = (None, String::new());
     if !only_ledger {
         reset_peak(pid);
         clicks_run = wrk(&click_url, conns, secs, None);
@@ -375,6 +379,50 @@ fn main() {
         backup_secs = secs;
         backup_bytes = std::fs::metadata(&backup_file).map_or(0, |m| m.len());
         let _ = std::fs::remove_file(&backup_file);
+
+        // The same click load while the heaviest reports the API admits run beside it: a
+        // sub-id grouping over the month reads every raw click, and two run at once (the
+        // number of report threads).
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let month = chrono::Utc::now().date_naive();
+        let heavy_url = format!(
+            "{}/api/v1/reports?from={}&to={month}&group_by=day,sub1",
+            server.base,
+            month - chrono::Duration::days(29)
+        );
+        let loops: Vec<_> = (0..HEAVY_REPORTS)
+            .map(|_| {
+                let (http, url, auth, stop) =
+                    (http.clone(), heavy_url.clone(), auth.clone(), stop.clone());
+                rt.spawn(async move {
+                    let mut done = Vec::new();
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let t = Instant::now();
+                        let r = http.get(&url).header("Authorization", &auth).send().await;
+                        let ok = match r {
+                            Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                            _ => false,
+                        };
+                        done.push((ok, t.elapsed().as_secs_f64()));
+                    }
+                    done
+                })
+            })
+            .collect();
+        // Let both reports start before the load does.
+        std::thread::sleep(Duration::from_millis(500));
+        heavy_run = wrk(&click_url, conns, secs, None);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let runs: Vec<(bool, f64)> = loops
+            .into_iter()
+            .flat_map(|l| rt.block_on(l).unwrap())
+            .collect();
+        let ok = runs.iter().filter(|(ok, _)| *ok).count();
+        heavy_note = format!(
+            "{} reports of `group_by=day,sub1` over 30 days, {HEAVY_REPORTS} at a time, {ok} answered 200, p50 {:.1} s",
+            runs.len(),
+            p50(runs.iter().map(|(_, s)| *s).collect())
+        );
     }
 
     // Transaction ids unique to this run: a reused store (BENCH_DATA_DIR) has the earlier
@@ -548,6 +596,16 @@ fn main() {
             backup_bytes as f64 / 1e9,
             fmt(&backup_run)
         );
+        println!(
+            "| click redirects while the heaviest reports run ({heavy_note}) | {} |",
+            fmt(&heavy_run)
+        );
+        if let (Some(alone), Some(heavy)) = (&clicks_run, &heavy_run) {
+            println!(
+                "| click redirects during those reports / alone | {:.2} | | | |",
+                heavy.rps / alone.rps
+            );
+        }
     }
     println!(
         "| conversions (POST), {conns} connections, {secs} s | {} |",
@@ -634,6 +692,8 @@ end
 }
 
 const STATEMENT_RUNS: usize = 5;
+/// Reports at once in the click run beside reports: the server's report threads.
+const HEAVY_REPORTS: usize = 2;
 /// The offer's payout (cpa), in minor units: what each line of the statement pays.
 const BENCH_PAYOUT_MINOR: i64 = 250;
 
