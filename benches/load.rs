@@ -374,9 +374,9 @@ fn main() {
             })
         };
         backup_run = wrk(&click_url, conns, secs, None);
-        let (backup_ok, secs) = backup.join().unwrap();
+        let (backup_ok, took) = backup.join().unwrap();
         assert!(backup_ok, "trcker backup failed");
-        backup_secs = secs;
+        backup_secs = took;
         backup_bytes = std::fs::metadata(&backup_file).map_or(0, |m| m.len());
         let _ = std::fs::remove_file(&backup_file);
 
