@@ -44,14 +44,20 @@ impl AppState {
             store::offers::all_brands_for_catalog(&conn)?,
             store::partners::all_brands_for_catalog(&conn)?,
         );
-        let unique = UniqueWindow::new(UNIQUE_CAPACITY);
-        store::clicks::recent_visits(
-            &conn,
-            crate::domain::time::now() - WINDOW_SECS,
-            |o, p, ip, ua, ts| {
-                unique.visit(o, p, ip, ua, ts);
-            },
-        )?;
+        // Rebuilt from the last day's clicks: two integers each on the primary key.
+        let started = std::time::Instant::now();
+        let unique = UniqueWindow::with_key(UNIQUE_CAPACITY, store::clicks::visitor_key(&conn)?);
+        let mut visits = 0u64;
+        store::clicks::recent_visits(&conn, crate::domain::time::now() - WINDOW_SECS, |v, ts| {
+            unique.visit_as(v, ts);
+            visits += 1;
+        })?;
+        tracing::debug!(
+            visits,
+            visitors = unique.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "unique-click window rebuilt"
+        );
         drop(conn);
         let writer = Writer::start(&config.data_dir, config.fsync_each_commit, metrics.clone())?;
         Ok(AppState {

@@ -106,7 +106,7 @@ pub async fn prune_clicks(writer: &Writer, pool: &Pool, before: i64) -> anyhow::
     for brand in brand_ids {
         loop {
             let pool = pool.clone();
-            let ids = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+            let ids = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<clicks::Key>> {
                 let conn = pool.get()?;
                 Ok(clicks::expired(&conn, brand, before, RETENTION_BATCH)?)
             })

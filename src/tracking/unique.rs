@@ -1,35 +1,50 @@
 //! The unique-click window: was there a click from this IP + user agent on this offer and
 //! partner in the previous 24 hours? Decided in memory, bounded, rebuilt from the last 24
-//! hours of clicks at start so a restart does not count anyone twice.
+//! hours of clicks at start so a restart does not count anyone twice. A visitor is
+//! `domain::click::visitor` under the store's key: the integer each click stores, so the
+//! rebuild reads two integers per click and hashes nothing.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
+
+use crate::domain::click::visitor;
 
 pub const WINDOW_SECS: i64 = 24 * 3600;
 
 pub struct UniqueWindow {
-    hasher: RandomState,
+    key: [u8; 16],
     max_entries: usize,
-    seen: Mutex<HashMap<u64, i64>>,
+    seen: Mutex<HashMap<i64, i64>>,
 }
 
 impl UniqueWindow {
+    /// A window whose visitors are hashed under a key of its own (nothing to rebuild from).
     pub fn new(max_entries: usize) -> Self {
+        Self::with_key(max_entries, crate::domain::random::bytes::<16>())
+    }
+
+    /// A window keyed as the store's clicks are (`store::clicks::visitor_key`).
+    pub fn with_key(max_entries: usize, key: [u8; 16]) -> Self {
         UniqueWindow {
-            hasher: RandomState::new(),
+            key,
             max_entries,
             seen: Mutex::new(HashMap::new()),
         }
     }
 
-    fn key(&self, offer: i64, partner: i64, ip: &str, ua: &str) -> u64 {
-        self.hasher.hash_one((offer, partner, ip, ua))
+    /// The visitor a click of this IP and user agent on this offer and partner is.
+    pub fn visitor(&self, offer: i64, partner: i64, ip: &str, ua: &str) -> i64 {
+        visitor(&self.key, offer, partner, ip, ua)
     }
 
     /// Record a visit at `ts`; true when it is the first in the window.
     pub fn visit(&self, offer: i64, partner: i64, ip: &str, ua: &str, ts: i64) -> bool {
-        let k = self.key(offer, partner, ip, ua);
+        self.visit_as(self.visitor(offer, partner, ip, ua), ts)
+    }
+
+    /// Record a visit of `visitor` (from `visitor`) at `ts`; true when it is the first in the
+    /// window.
+    pub fn visit_as(&self, k: i64, ts: i64) -> bool {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         if seen.len() >= self.max_entries && !seen.contains_key(&k) {
             seen.retain(|_, last| ts - *last < WINDOW_SECS);

@@ -405,6 +405,8 @@ fn drain(rx: &mut mpsc::Receiver<Msg>, batch: &mut Vec<Job>) -> bool {
 
 fn run(mut conn: Connection, mut rx: mpsc::Receiver<Msg>, status: &Status, metrics: &Metrics) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    // User agents and referers seen lately and their dictionary ids: most clicks look none up.
+    let mut texts = clicks::Texts::default();
     let mut stopping = false;
     while !stopping {
         match rx.blocking_recv() {
@@ -416,7 +418,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Msg>, status: &Status, metri
         stopping |= !drain(&mut rx, &mut batch);
         metrics.set_queue_depth(rx.len());
         if !batch.is_empty() {
-            commit_batch(&mut conn, &mut batch, status, metrics);
+            commit_batch(&mut conn, &mut texts, &mut batch, status, metrics);
         }
     }
     // Anything that raced in after Stop is still answered.
@@ -425,13 +427,15 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Msg>, status: &Status, metri
         batch.push(j);
     }
     if !batch.is_empty() {
-        commit_batch(&mut conn, &mut batch, status, metrics);
+        commit_batch(&mut conn, &mut texts, &mut batch, status, metrics);
     }
 }
 
-fn apply(conn: &Connection, job: &mut Job, rollups: &mut Pending) {
+fn apply(conn: &Connection, texts: &mut clicks::Texts, job: &mut Job, rollups: &mut Pending) {
     match job {
-        Job::Click { row, done } => done.result = Some(clicks::insert(conn, row, rollups)),
+        Job::Click { row, done } => {
+            done.result = Some(clicks::insert(conn, texts, row, rollups))
+        }
         Job::Conversion {
             brand_id,
             input,
@@ -505,7 +509,13 @@ fn refuse(batch: &mut Vec<Job>) {
     }
 }
 
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, status: &Status, metrics: &Metrics) {
+fn commit_batch(
+    conn: &mut Connection,
+    texts: &mut clicks::Texts,
+    batch: &mut Vec<Job>,
+    status: &Status,
+    metrics: &Metrics,
+) {
     let started = Instant::now();
     if status.failed().is_some() {
         return refuse(batch);
@@ -514,7 +524,7 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, status: &Status, me
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut rollups = Pending::default();
         for j in batch.iter_mut() {
-            apply(&tx, j, &mut rollups);
+            apply(&tx, texts, j, &mut rollups);
             // Some errors (disk full, I/O) make SQLite roll back the whole transaction; the
             // rest would then run as autocommits and be saved while every waiter hears of a
             // failure. Stop at once instead: nothing of the batch is on disk.
@@ -564,7 +574,8 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, status: &Status, me
             }
         }
         Err(e) => {
-            // Nothing of this batch is on disk.
+            // Nothing of this batch is on disk, nor are the dictionary ids it made.
+            texts.forget();
             tracing::error!(error = %e, rows = batch.len(), "batch commit failed");
             status.committed(false);
             refuse(batch);

@@ -282,5 +282,6 @@ pub fn click_row(
         user_agent: "agent/1".into(),
         referer: None,
         is_unique: true,
+        visitor: 0,
     }
 }
