@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, params};
 
+use crate::db::click_layout;
 use crate::domain::click::ClickRow;
 use crate::domain::conversion::Conversion;
 use crate::domain::money::Money;
-use crate::db::click_layout;
 use crate::store::brands;
 use crate::store::offers;
 use crate::store::partners;

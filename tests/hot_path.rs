@@ -191,7 +191,11 @@ fn assert_durable(dir: &Path, clicks: &[String], conversions: &[i64]) {
     let stored: HashSet<String> = conn
         .prepare("SELECT id FROM clicks")
         .unwrap()
-        .query_map([], |r| r.get(0))
+        // Stored as the ULID's 16 bytes.
+        .query_map([], |r| {
+            let b: Vec<u8> = r.get(0)?;
+            Ok(trcker::domain::click::id_text(&b).unwrap())
+        })
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
@@ -365,6 +369,42 @@ async fn restart_does_not_count_a_visitor_unique_twice() {
         .send(reqwest::Method::GET, "/reports?group_by=offer", None)
         .await;
     assert_eq!(report["totals"][0]["clicks"], 4);
+    assert_eq!(report["totals"][0]["unique_clicks"], 2);
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_does_not_count_a_visitor_unique_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, api, offer, partner) = setup(dir.path()).await;
+    let http = client();
+    assert_eq!(
+        click(&http, &server.base, offer, partner).await.status(),
+        302
+    );
+    // No graceful stop: the window is rebuilt from what the killed process committed.
+    server.kill9();
+
+    let server = start(dir.path());
+    let api = Api {
+        base: server.base.clone(),
+        ..api
+    };
+    assert_eq!(
+        click(&http, &server.base, offer, partner).await.status(),
+        302
+    );
+    let r = http
+        .get(format!("{}/c/{offer}/{partner}", server.base))
+        .header("User-Agent", "someone-else")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let report = api
+        .send(reqwest::Method::GET, "/reports?group_by=offer", None)
+        .await;
+    assert_eq!(report["totals"][0]["clicks"], 3);
     assert_eq!(report["totals"][0]["unique_clicks"], 2);
     server.stop();
 }

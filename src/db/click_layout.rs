@@ -63,9 +63,21 @@ pub fn insert(conn: &Connection, texts: &mut Texts, c: &Parts) -> rusqlite::Resu
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
-        c.brand_id, c.created_at, id, c.offer_id, c.partner_id, c.is_unique, c.visitor,
-        ip_value(c.ip), ua, referer,
-        c.subs[0], c.subs[1], c.subs[2], c.subs[3], c.subs[4]
+        c.brand_id,
+        c.created_at,
+        id,
+        c.offer_id,
+        c.partner_id,
+        c.is_unique,
+        c.visitor,
+        ip_value(c.ip),
+        ua,
+        referer,
+        c.subs[0],
+        c.subs[1],
+        c.subs[2],
+        c.subs[3],
+        c.subs[4]
     ])?;
     if implied_second(c.id) != Some(c.created_at) {
         conn.prepare_cached("INSERT OR REPLACE INTO click_times (id, created_at) VALUES (?1, ?2)")?
@@ -81,8 +93,9 @@ pub fn visitor_key(conn: &Connection) -> rusqlite::Result<[u8; 16]> {
         [],
         |r| r.get(0),
     )?;
-    v.try_into()
-        .map_err(|_| rusqlite::Error::InvalidColumnType(0, "visitor_key".into(), rusqlite::types::Type::Blob))
+    v.try_into().map_err(|_| {
+        rusqlite::Error::InvalidColumnType(0, "visitor_key".into(), rusqlite::types::Type::Blob)
+    })
 }
 
 /// Texts kept in memory per generation: the writer looks up a text in SQL only the first time

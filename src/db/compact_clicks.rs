@@ -41,7 +41,9 @@ pub fn run(conn: &mut Connection, version: usize, setup: &str) -> anyhow::Result
     tx.commit()?;
 
     let key = click_layout::visitor_key(conn)?;
-    let left = conn.query_row("SELECT count(*) FROM clicks_old", [], |r| r.get::<_, i64>(0))? as u64;
+    let left = conn.query_row("SELECT count(*) FROM clicks_old", [], |r| {
+        r.get::<_, i64>(0)
+    })? as u64;
     let already = conn.query_row("SELECT count(*) FROM clicks", [], |r| r.get::<_, i64>(0))? as u64;
     let total = left + already;
     if left > 0 {

@@ -124,7 +124,11 @@ mod tests {
         let id = "01JDQ7ZK3M8XW2V5T9R4B6N1CE";
         let b = id_bytes(id).unwrap();
         assert_eq!(id_text(&b).unwrap(), id);
-        assert_eq!(id_bytes("01jdq7zk3m8xw2v5t9r4b6n1ce"), None, "not canonical");
+        assert_eq!(
+            id_bytes("01jdq7zk3m8xw2v5t9r4b6n1ce"),
+            None,
+            "not canonical"
+        );
         assert_eq!(id_bytes("01A"), None);
         for ip in ["10.1.2.3", "::1", "2001:db8::1", "::ffff:1.2.3.4", ""] {
             assert_eq!(ip_text(&ip_bytes(ip).unwrap()).unwrap(), ip);
@@ -145,6 +149,9 @@ mod tests {
         assert_ne!(a, visitor(&k, 1, 2, "1.1.1.1", "ub"));
         assert_ne!(a, visitor(&[8u8; 16], 1, 2, "1.1.1.1", "ua"));
         // The IP's length is hashed: moving a byte between IP and user agent changes it.
-        assert_ne!(visitor(&k, 1, 2, "1.1.1.1", "1ua"), visitor(&k, 1, 2, "1.1.1.11", "ua"));
+        assert_ne!(
+            visitor(&k, 1, 2, "1.1.1.1", "1ua"),
+            visitor(&k, 1, 2, "1.1.1.11", "ua")
+        );
     }
 }

@@ -331,8 +331,9 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert!(
-            plan.iter().any(|p| p.contains("SEARCH c USING PRIMARY KEY")
-                && p.contains("(created_at,id)<(?,?)"))
+            plan.iter()
+                .any(|p| p.contains("SEARCH c USING PRIMARY KEY")
+                    && p.contains("(created_at,id)<(?,?)"))
                 && !plan.iter().any(|p| p.contains("TEMP B-TREE")),
             "{plan:?}"
         );

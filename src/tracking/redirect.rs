@@ -111,11 +111,7 @@ pub async fn click(state: &AppState, req: &Request) -> Response {
     // Link checkers and previewers ask with HEAD: tell them the link is live and where it
     // goes, and record nothing (no visitor followed it; the click id stays empty).
     let head = req.method() == poem::http::Method::HEAD;
-    let (id, ts) = if head {
-        (String::new(), 0)
-    } else {
-        click_id()
-    };
+    let (id, ts) = if head { (String::new(), 0) } else { click_id() };
     let location = expand(
         &offer.destination,
         &MacroValues {

@@ -433,9 +433,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Msg>, status: &Status, metri
 
 fn apply(conn: &Connection, texts: &mut clicks::Texts, job: &mut Job, rollups: &mut Pending) {
     match job {
-        Job::Click { row, done } => {
-            done.result = Some(clicks::insert(conn, texts, row, rollups))
-        }
+        Job::Click { row, done } => done.result = Some(clicks::insert(conn, texts, row, rollups)),
         Job::Conversion {
             brand_id,
             input,
