@@ -56,7 +56,12 @@ pub struct Parts<'a> {
 pub fn insert(conn: &Connection, texts: &mut Texts, c: &Parts) -> rusqlite::Result<()> {
     let ua = texts.id(conn, c.user_agent)?;
     let referer = c.referer.map(|r| texts.id(conn, r)).transpose()?;
-    let id = id_value(c.id);
+    let bytes = id_bytes(c.id);
+    let implied = bytes.map(|b| id_second(&b));
+    let id = match bytes {
+        Some(b) => Value::Blob(b.to_vec()),
+        None => Value::Text(c.id.to_string()),
+    };
     conn.prepare_cached(
         "INSERT INTO clicks (brand_id, created_at, id, offer_id, partner_id, is_unique, visitor,
          ip, ua_id, referer_id, sub1, sub2, sub3, sub4, sub5)
@@ -79,7 +84,7 @@ pub fn insert(conn: &Connection, texts: &mut Texts, c: &Parts) -> rusqlite::Resu
         c.subs[3],
         c.subs[4]
     ])?;
-    if implied_second(c.id) != Some(c.created_at) {
+    if implied != Some(c.created_at) {
         conn.prepare_cached("INSERT OR REPLACE INTO click_times (id, created_at) VALUES (?1, ?2)")?
             .execute(params![id, c.created_at])?;
     }
