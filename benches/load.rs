@@ -8,6 +8,10 @@
 //! it on the next run (else a throwaway dir); BENCH_ONLY=ledger runs only the conversion
 //! phases (plain, then with payout rules and caps) and the statement phase. BENCH_STATEMENT_LINES
 //! (100000) is the size of the statement built. It installs wrk and nginx with apt-get when it can.
+//! BENCH_ONLY=storage runs no load at all: bytes per click of the seeded store (and what each
+//! table and index takes), start-up time on it and on a store of BENCH_DAY_CLICKS (2000000)
+//! clicks all in the last day, and, given BENCH_OLD_STORE (a data dir of an older schema, copied,
+//! never changed), how long its migration takes and the file size before and after.
 
 use std::io::Write;
 use std::path::Path;
@@ -251,6 +255,185 @@ fn p50(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// What the store takes on disk: the database file and its WAL after a checkpoint (indexes,
+/// the text dictionary and the rollups included), its free pages, and each table's and
+/// index's share (`dbstat`).
+struct Storage {
+    clicks: i64,
+    bytes: u64,
+    free: u64,
+    parts: Vec<(String, i64)>,
+}
+
+fn storage(data: &Path) -> Storage {
+    let db = data.join("trcker.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.busy_timeout(Duration::from_secs(30)).unwrap();
+    let _: (i64, i64, i64) = conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let bytes = size(&db) + size(&data.join("trcker.db-wal"));
+    let one = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    let clicks = one("SELECT count(*) FROM clicks");
+    let free = (one("PRAGMA freelist_count") * one("PRAGMA page_size")) as u64;
+    let parts = conn
+        .prepare("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC")
+        .and_then(|mut st| {
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<(String, i64)>, _>>()
+        })
+        .unwrap_or_default();
+    Storage {
+        clicks,
+        bytes,
+        free,
+        parts,
+    }
+}
+
+fn print_storage(label: &str, s: &Storage) {
+    let per = |b: f64| b / s.clicks.max(1) as f64;
+    println!(
+        "| bytes per click, {label} | {:.1} B ({:.0} MB for {} clicks; {:.0} MB of it free pages) | ≤ 100 B |",
+        per(s.bytes as f64),
+        s.bytes as f64 / 1e6,
+        s.clicks,
+        s.free as f64 / 1e6
+    );
+    let shown: Vec<String> = s
+        .parts
+        .iter()
+        .filter(|(_, b)| *b as f64 > 0.001 * s.bytes as f64)
+        .map(|(n, b)| format!("{n} {:.1}", per(*b as f64)))
+        .collect();
+    println!("| … of which (bytes per click) | {} | |", shown.join(", "));
+}
+
+/// `GET /healthz` answers 200, over a plain socket.
+fn healthz_ok(addr: &str) -> bool {
+    use std::io::Read;
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    if s.write_all(b"GET /healthz HTTP/1.0\r\nHost: bench\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    buf.starts_with(b"HTTP/1.1 200") || buf.starts_with(b"HTTP/1.0 200")
+}
+
+/// Start the server and time it from the spawn to the first `/healthz` 200.
+fn start_timed(data: &Path) -> (Server, f64) {
+    let t = Instant::now();
+    let server = start(data);
+    while !healthz_ok(&server.addr) {
+        assert!(t.elapsed() < Duration::from_secs(600), "no /healthz");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    (server, t.elapsed().as_secs_f64())
+}
+
+fn seed(data: &Path, clicks: u64, conversions: u64, days: u64) -> f64 {
+    let t = Instant::now();
+    eprintln!("bench: seeding {clicks} clicks and {conversions} conversions over {days} days");
+    let ok = trcker()
+        .args(["seed", "--clicks", &clicks.to_string()])
+        .args(["--conversions", &conversions.to_string()])
+        .args(["--days", &days.to_string()])
+        .arg("--data-dir")
+        .arg(data)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "trcker seed failed");
+    t.elapsed().as_secs_f64()
+}
+
+/// Start-up on `data`: the first (on a store never served, no saved unique window: the last
+/// day's clicks are scanned), then the median of three after a graceful stop (the saved window
+/// is loaded), then one after a kill -9 (the saved window and the clicks since).
+fn startups(data: &Path) -> (f64, f64, f64) {
+    let mut times = Vec::new();
+    for _ in 0..4 {
+        let (server, secs) = start_timed(data);
+        drop(server);
+        times.push(secs);
+    }
+    let (mut server, _) = start_timed(data);
+    let _ = server.0.kill9();
+    drop(server);
+    let (server, after_kill) = start_timed(data);
+    drop(server);
+    (times[0], p50(times[1..].to_vec()), after_kill)
+}
+
+/// BENCH_ONLY=storage: sizes, start-up and (with BENCH_OLD_STORE) migration; no load.
+fn storage_only(data: &Path, seed_note: &str) {
+    let day_clicks = env_or("BENCH_DAY_CLICKS", 2_000_000);
+    let s = storage(data);
+    let start_store = startups(data);
+    let day = tempfile::tempdir().unwrap();
+    let day_dir = day.path().join("data");
+    seed(&day_dir, day_clicks, 0, 1);
+    let start_day = startups(&day_dir);
+    drop(day);
+    let migration = std::env::var_os("BENCH_OLD_STORE").map(|old| {
+        let tmp = tempfile::tempdir_in(data.parent().unwrap_or(Path::new("."))).unwrap();
+        let copy = tmp.path().join("data");
+        let ok = Command::new("cp")
+            .arg("-r")
+            .arg(&old)
+            .arg(&copy)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "copying BENCH_OLD_STORE");
+        let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+        let before = size(&copy.join("trcker.db")) + size(&copy.join("trcker.db-wal"));
+        let (server, secs) = start_timed(&copy);
+        drop(server);
+        (before, secs, storage(&copy), tmp)
+    });
+
+    println!();
+    println!("Machine: {}; load average {}", machine(), load_average());
+    println!("Store: {seed_note}");
+    println!();
+    println!("| measure | result | target |");
+    println!("|---|---|---|");
+    print_storage("seeded store", &s);
+    for (label, (first, then, killed)) in [
+        ("seeded store".to_string(), start_store),
+        (format!("{day_clicks} clicks in the last 24 h"), start_day),
+    ] {
+        println!(
+            "| start-up (spawn to /healthz 200), {label}: first start (no saved window) / after a stop (median of 3) / after a kill -9 | {first:.2} s / {then:.2} s / {killed:.2} s | < 1 s |"
+        );
+    }
+    if let Some((before, secs, after, _tmp)) = migration {
+        println!(
+            "| migration of BENCH_OLD_STORE ({} clicks), start to /healthz 200 | {secs:.1} s | |",
+            after.clicks
+        );
+        println!(
+            "| its file before / after | {:.0} MB / {:.0} MB ({:.0} MB free pages: {:.1} B per click in use) | |",
+            before as f64 / 1e6,
+            after.bytes as f64 / 1e6,
+            after.free as f64 / 1e6,
+            (after.bytes - after.free) as f64 / after.clicks.max(1) as f64
+        );
+        print_storage("migrated store", &after);
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument that isn't ours means "not this bench".
     if std::env::args()
@@ -263,31 +446,28 @@ fn main() {
     let conversions = env_or("BENCH_CONVERSIONS", 500_000);
     let secs = env_or("BENCH_SECS", 10);
     let conns = env_or("BENCH_CONNS", 64);
-    ensure_tools();
     let load_before = load_average();
     let dir = tempfile::tempdir().unwrap();
     let data = std::env::var_os("BENCH_DATA_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| dir.path().join("data"));
 
-    let t = Instant::now();
     let seed_note = if data.join("trcker.db").exists() {
         eprintln!("bench: reusing the store in {}", data.display());
         "reused".to_string()
     } else {
-        eprintln!("bench: seeding {clicks} clicks and {conversions} conversions");
-        let ok = trcker()
-            .args(["seed", "--clicks", &clicks.to_string()])
-            .args(["--conversions", &conversions.to_string()])
-            .arg("--data-dir")
-            .arg(&data)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "trcker seed failed");
-        format!("seeded in {:.1} s", t.elapsed().as_secs_f64())
+        format!("seeded in {:.1} s", seed(&data, clicks, conversions, 30))
     };
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "storage") {
+        storage_only(
+            &data,
+            &format!("{clicks} clicks, {conversions} conversions over 30 days, {seed_note}"),
+        );
+        return;
+    }
+    ensure_tools();
+    // Before the load phases add their own clicks.
+    let stored = storage(&data);
     let out = trcker()
         .args(["keys", "create", "--brand", "seed", "--data-dir"])
         .arg(&data)
@@ -302,9 +482,7 @@ fn main() {
         .trim()
         .to_string();
 
-    let t = Instant::now();
-    let server = start(&data);
-    let start_secs = t.elapsed().as_secs_f64();
+    let (server, start_secs) = start_timed(&data);
     let pid = server.child.id();
     std::thread::sleep(Duration::from_secs(1));
     let (idle_rss, _) = rss(pid);
@@ -583,6 +761,11 @@ fn main() {
     println!(
         "Store: {clicks} clicks, {conversions} conversions over 30 days, {seed_note}; server start {start_secs:.2} s"
     );
+    println!();
+    println!("| storage | result | target |");
+    println!("|---|---|---|");
+    print_storage("seeded store", &stored);
+    println!("| start-up (spawn to /healthz 200) | {start_secs:.2} s | |");
     println!();
     println!("| measure | rate | p50 | p99 | errors |");
     println!("|---|---|---|---|---|");

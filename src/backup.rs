@@ -267,6 +267,9 @@ pub fn restore(data_dir: &Path, from: &Path) -> anyhow::Result<Option<PathBuf>> 
     } else {
         None
     };
+    // The saved unique-click window belongs to the old database: the restored one rebuilds
+    // its own from its clicks.
+    let _ = std::fs::remove_file(data_dir.join(files::UNIQUE_WINDOW_FILE));
     std::fs::rename(tmp.path(), &db)?;
     tmp.keep();
     files::sync_dir(data_dir)?;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, params};
 
+use crate::db::click_layout;
 use crate::domain::click::ClickRow;
 use crate::domain::conversion::Conversion;
 use crate::domain::money::Money;
@@ -147,7 +148,9 @@ pub fn run(
     let offers = create_catalog(&conn, plan, brand.id)?;
     let partner_ids = create_partners(&conn, plan, brand.id)?;
 
-    let mut clicks = Clicks::new(plan, offers.clone(), partner_ids.clone());
+    let key = crate::store::clicks::visitor_key(&conn)?;
+    let mut clicks = Clicks::new(plan, offers.clone(), partner_ids.clone(), key);
+    let mut texts = crate::store::clicks::Texts::default();
     let txn_run = crate::domain::ids::random_token(6);
     let n = plan.clicks;
     // Every `every`-th click converts, so conversions spread like the clicks do;
@@ -158,11 +161,6 @@ pub fn run(
     while done < n {
         let tx = conn.transaction()?;
         {
-            let mut ins_click = tx.prepare_cached(
-                "INSERT INTO clicks (id, brand_id, offer_id, partner_id, created_at, sub1, sub2,
-                 sub3, sub4, sub5, ip, user_agent, referer, is_unique)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL, NULL, NULL, ?7, ?8, NULL, ?9)",
-            )?;
             let mut ins_conv = tx.prepare_cached(
                 "INSERT INTO conversions (brand_id, click_id, offer_id, partner_id, event,
                  amount_minor, payout_minor, currency, status, transaction_id, sub1, sub2, sub3,
@@ -173,17 +171,24 @@ pub fn run(
             let stop = (done + CHUNK).min(n);
             while done < stop {
                 let c = clicks.next(done);
-                ins_click.execute(params![
-                    c.id,
-                    brand.id,
-                    c.offer.id,
-                    c.partner,
-                    c.ts,
-                    c.sub1,
-                    c.ip,
-                    c.ua,
-                    c.is_unique
-                ])?;
+                // The server's own layout code: a seeded click is stored as a served one is.
+                click_layout::insert(
+                    &tx,
+                    &mut texts,
+                    &click_layout::Parts {
+                        id: &c.id,
+                        brand_id: brand.id.get(),
+                        offer_id: c.offer.id,
+                        partner_id: c.partner,
+                        created_at: c.ts,
+                        subs: [Some(&c.sub1), None, None, None, None],
+                        ip: &c.ip,
+                        user_agent: c.ua,
+                        referer: None,
+                        is_unique: c.is_unique,
+                        visitor: c.visitor,
+                    },
+                )?;
                 rollups.click(&c.row(brand.id));
                 done += 1;
                 if done % every == 0 && converted < plan.conversions {
@@ -230,6 +235,7 @@ struct SeedClick {
     ua: &'static str,
     sub1: String,
     is_unique: bool,
+    visitor: i64,
 }
 
 impl SeedClick {
@@ -247,6 +253,7 @@ impl SeedClick {
             user_agent: String::new(),
             referer: None,
             is_unique: self.is_unique,
+            visitor: self.visitor,
         }
     }
 }
@@ -265,13 +272,13 @@ struct Clicks {
 }
 
 impl Clicks {
-    fn new(plan: &Plan, offers: Vec<Offer>, partner_ids: Vec<i64>) -> Clicks {
+    fn new(plan: &Plan, offers: Vec<Offer>, partner_ids: Vec<i64>, key: [u8; 16]) -> Clicks {
         let span_ms = (plan.days.max(1) * 86_400 * 1000) as u128;
         Clicks {
             rng: Rng(u64::from_le_bytes(crate::domain::random::bytes::<8>())),
             offers,
             partner_ids,
-            unique: UniqueWindow::new(4_000_000),
+            unique: UniqueWindow::with_key(4_000_000, key),
             start_ms: (plan.end * 1000) as u128 - span_ms,
             span_ms,
             total: plan.clicks,
@@ -290,15 +297,11 @@ impl Clicks {
         let ts = (ms / 1000) as i64;
         let offer = self.offers[self.rng.below(self.offers.len() as u64) as usize].clone();
         let partner = self.partner_ids[self.rng.below(self.partner_ids.len() as u64) as usize];
-        let visitor = self.rng.below(300_000);
-        let ip = format!(
-            "10.{}.{}.{}",
-            visitor >> 16,
-            (visitor >> 8) & 255,
-            visitor & 255
-        );
-        let ua = USER_AGENTS[(visitor % USER_AGENTS.len() as u64) as usize];
-        let is_unique = self.unique.visit(offer.id, partner, &ip, ua, ts);
+        let who = self.rng.below(300_000);
+        let ip = format!("10.{}.{}.{}", who >> 16, (who >> 8) & 255, who & 255);
+        let ua = USER_AGENTS[(who % USER_AGENTS.len() as u64) as usize];
+        let visitor = self.unique.visitor(offer.id, partner, &ip, ua);
+        let is_unique = self.unique.visit_as(visitor, ts);
         SeedClick {
             id: id.to_string(),
             ts,
@@ -306,8 +309,9 @@ impl Clicks {
             partner,
             ip,
             ua,
-            sub1: format!("s{}", visitor % 10),
+            sub1: format!("s{}", who % 10),
             is_unique,
+            visitor,
         }
     }
 

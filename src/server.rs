@@ -125,6 +125,11 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let flusher = crate::jobs::spawn_key_usage(state.key_usage.clone(), state.pool.clone());
     let holds = crate::jobs::spawn_holds(state.writer.clone());
+    let window_file = state
+        .config
+        .data_dir
+        .join(crate::db::files::UNIQUE_WINDOW_FILE);
+    let snapshots = crate::jobs::spawn_unique_snapshots(state.unique.clone(), window_file.clone());
     let retention = state
         .config
         .retain_clicks_days
@@ -169,14 +174,20 @@ pub async fn serve(
     }
     flusher.abort();
     holds.abort();
+    snapshots.abort();
     if let Some(r) = retention {
         r.abort();
     }
     let writer = state.writer.clone();
     let (usage, pool) = (state.key_usage.clone(), state.pool.clone());
+    let unique = state.unique.clone();
     tokio::task::spawn_blocking(move || {
         writer.shutdown();
         usage.flush(&pool);
+        // Everything the window holds is committed now: the next start replays nothing.
+        if let Err(e) = unique.save(&window_file, crate::domain::time::now()) {
+            tracing::warn!(error = %e, "saving the unique-click window failed");
+        }
     })
     .await?;
     Ok(())

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::db::Pool;
+use crate::db::files::UNIQUE_WINDOW_FILE;
 use crate::heavy_reads::HeavyReads;
 use crate::metrics::Metrics;
 use crate::store;
@@ -16,6 +17,10 @@ use crate::work_gate::WorkGate;
 
 /// Bound on remembered visitors for the unique-click decision (about 50 bytes each).
 const UNIQUE_CAPACITY: usize = 1_000_000;
+
+/// Clicks this long before a saved window was taken are replayed too: a click's time is read
+/// (with its id) a moment before it enters the window, and the save may fall in between.
+const REPLAY_MARGIN_SECS: i64 = 5;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -47,14 +52,27 @@ impl AppState {
             store::offers::all_brands_for_catalog(&conn)?,
             store::partners::all_brands_for_catalog(&conn)?,
         );
-        let unique = UniqueWindow::new(UNIQUE_CAPACITY);
-        store::clicks::recent_visits(
-            &conn,
-            crate::domain::time::now() - WINDOW_SECS,
-            |o, p, ip, ua, ts| {
-                unique.visit(o, p, ip, ua, ts);
-            },
-        )?;
+        // The window as last saved, then the clicks committed since it was taken (two
+        // integers each, on the primary key); without a saved window, the whole last day.
+        let started = std::time::Instant::now();
+        let now = crate::domain::time::now();
+        let unique = UniqueWindow::with_key(UNIQUE_CAPACITY, store::clicks::visitor_key(&conn)?);
+        let saved = unique.load(&config.data_dir.join(UNIQUE_WINDOW_FILE), now);
+        let since = saved.map_or(now - WINDOW_SECS, |t| {
+            (t - REPLAY_MARGIN_SECS).max(now - WINDOW_SECS)
+        });
+        let mut replayed = 0u64;
+        store::clicks::recent_visits(&conn, since, |v, ts| {
+            unique.visit_as(v, ts);
+            replayed += 1;
+        })?;
+        tracing::info!(
+            saved = saved.is_some(),
+            replayed,
+            visitors = unique.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "unique-click window rebuilt"
+        );
         drop(conn);
         let writer = Writer::start(&config.data_dir, config.fsync_each_commit, metrics.clone())?;
         Ok(AppState {

@@ -201,6 +201,7 @@ async fn apply<E: Endpoint>(app: &App<E>, ops: &[Op]) {
                     user_agent: "prop".into(),
                     referer: None,
                     is_unique: n % 3 != 0,
+                    visitor: 0,
                 };
                 let r = app.state.writer.submit_click(row).await;
                 assert!(r.is_ok());

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use super::DB_FILE;
 
 pub const LOCK_FILE: &str = "trcker.lock";
+/// The unique-click window as last saved (`tracking::unique`): start-up loads it and replays
+/// only the clicks committed since, instead of the whole last day.
+pub const UNIQUE_WINDOW_FILE: &str = "unique-window.bin";
 const DIR_MODE: u32 = 0o700;
 const FILE_MODE: u32 = 0o600;
 
@@ -39,7 +42,13 @@ pub fn create_dir(data_dir: &Path) -> anyhow::Result<()> {
 /// stores made before this were 0755 and 0644. Files that don't exist are skipped.
 pub fn tighten_modes(data_dir: &Path) {
     let mut paths = vec![(data_dir.to_path_buf(), DIR_MODE)];
-    for name in [DB_FILE, "trcker.db-wal", "trcker.db-shm", LOCK_FILE] {
+    for name in [
+        DB_FILE,
+        "trcker.db-wal",
+        "trcker.db-shm",
+        LOCK_FILE,
+        UNIQUE_WINDOW_FILE,
+    ] {
         paths.push((data_dir.join(name), FILE_MODE));
     }
     for (path, mode) in paths {

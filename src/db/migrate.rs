@@ -1,4 +1,5 @@
-//! Embedded SQL migrations, applied in order, one transaction each, tracked in `user_version`.
+//! Embedded SQL migrations, applied in order, one transaction each, tracked in `user_version`;
+//! except 0011, a data migration of every click, run in batches (`compact_clicks`).
 
 use rusqlite::Connection;
 
@@ -28,7 +29,14 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_conversions_payable",
         include_str!("migrations/0010_conversions_payable.sql"),
     ),
+    (
+        COMPACT_CLICKS,
+        include_str!("migrations/0011_compact_clicks.sql"),
+    ),
 ];
+
+/// Not one transaction: see `super::compact_clicks`.
+const COMPACT_CLICKS: &str = "0011_compact_clicks";
 
 /// The schema version this binary brings a database to.
 pub fn latest_version() -> usize {
@@ -50,6 +58,10 @@ pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
         );
     }
     for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current) {
+        if *name == COMPACT_CLICKS {
+            super::compact_clicks::run(conn, i + 1, sql)?;
+            continue;
+        }
         // IMMEDIATE takes the write lock first, so two processes starting together don't both
         // apply the same step.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;

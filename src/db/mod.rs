@@ -1,5 +1,7 @@
 //! The SQLite file: a pool whose every connection has the same pragmas, and the migrations.
 
+pub mod click_layout;
+mod compact_clicks;
 pub mod files;
 mod migrate;
 

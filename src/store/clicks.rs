@@ -1,26 +1,65 @@
-//! Raw clicks, written only by the writer thread, read by the API.
+//! Raw clicks, written only by the writer thread, read by the API. The layout on disk (ids and
+//! IPs as bytes, user agents and referers in a dictionary) is `db::click_layout`'s; what goes
+//! in and comes out here is text, as the API shows it.
 
 use crate::domain::ids::{BrandId, ClickCursor};
 
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rollups::Pending;
-use super::{Page, StoreResult, one, paginate};
-use crate::domain::click::ClickRow;
+use super::{Page, StoreError, StoreResult, one, paginate};
+use crate::db::click_layout::{self, Parts, id_value, implied_second};
+pub use crate::db::click_layout::{Texts, visitor_key};
+use crate::domain::click::{ClickRow, id_text, ip_text};
 
 /// Insert a click and count it in `rollups` (flushed by the caller in the same transaction).
-pub fn insert(conn: &Connection, c: &ClickRow, rollups: &mut Pending) -> StoreResult<()> {
-    conn.prepare_cached(
-        "INSERT INTO clicks (id, brand_id, offer_id, partner_id, created_at, sub1, sub2, sub3, sub4, sub5,
-         ip, user_agent, referer, is_unique) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?
-    .execute(params![
-        c.id, c.brand_id, c.offer_id, c.partner_id, c.created_at,
-        c.subs[0], c.subs[1], c.subs[2], c.subs[3], c.subs[4],
-        c.ip, c.user_agent, c.referer, c.is_unique
-    ])?;
+/// `texts`: the writer's dictionary cache (forgotten when its transaction is rolled back).
+pub fn insert(
+    conn: &Connection,
+    texts: &mut Texts,
+    c: &ClickRow,
+    rollups: &mut Pending,
+) -> StoreResult<()> {
+    click_layout::insert(
+        conn,
+        texts,
+        &Parts {
+            id: &c.id,
+            brand_id: c.brand_id.get(),
+            offer_id: c.offer_id,
+            partner_id: c.partner_id,
+            created_at: c.created_at,
+            subs: [0, 1, 2, 3, 4].map(|i| c.subs[i].as_deref()),
+            ip: &c.ip,
+            user_agent: &c.user_agent,
+            referer: c.referer.as_deref(),
+            is_unique: c.is_unique,
+            visitor: c.visitor,
+        },
+    )?;
     rollups.click(c);
     Ok(())
+}
+
+/// Where the click `id` is in the primary key: its `created_at` (the second of its ULID, or
+/// what `click_times` says) and its stored id. `None`: no click can have this id.
+fn locate(conn: &Connection, id: &str) -> StoreResult<Option<(i64, Value)>> {
+    let stored = id_value(id);
+    let listed: Option<i64> = conn
+        .prepare_cached("SELECT created_at FROM click_times WHERE id = ?1")?
+        .query_row([&stored], |r| r.get(0))
+        .optional()?;
+    Ok(listed.or_else(|| implied_second(id)).map(|t| (t, stored)))
+}
+
+/// A stored id or IP as its text.
+fn text_of(v: ValueRef, decode: fn(&[u8]) -> Option<String>) -> rusqlite::Result<String> {
+    match v {
+        ValueRef::Text(t) => Ok(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => decode(b).ok_or(rusqlite::Error::InvalidQuery),
+        _ => Err(rusqlite::Error::InvalidQuery),
+    }
 }
 
 /// What a conversion copies from its click.
@@ -32,11 +71,15 @@ pub struct ClickRef {
 }
 
 pub fn find(conn: &Connection, brand_id: BrandId, id: &str) -> StoreResult<Option<ClickRef>> {
+    let Some((at, stored)) = locate(conn, id)? else {
+        return Ok(None);
+    };
     Ok(conn
         .prepare_cached(
-            "SELECT offer_id, partner_id, sub1, sub2, sub3, sub4, sub5 FROM clicks WHERE id = ?1 AND brand_id = ?2",
+            "SELECT offer_id, partner_id, sub1, sub2, sub3, sub4, sub5 FROM clicks
+             WHERE brand_id = ?1 AND created_at = ?2 AND id = ?3",
         )?
-        .query_row(params![id, brand_id], |r| {
+        .query_row(params![brand_id, at, stored], |r| {
             Ok(ClickRef {
                 offer_id: r.get(0)?,
                 partner_id: r.get(1)?,
@@ -46,30 +89,24 @@ pub fn find(conn: &Connection, brand_id: BrandId, id: &str) -> StoreResult<Optio
         .optional()?)
 }
 
-/// Visits seen since `since`, to rebuild the unique-click window after a restart.
+/// The visitors (`ClickRow::visitor`) and times of the clicks since `since`, to rebuild the
+/// unique-click window after a restart: two integers per click, on the primary key.
 pub fn recent_visits(
     conn: &Connection,
     since: i64,
-    mut each: impl FnMut(i64, i64, &str, &str, i64),
+    mut each: impl FnMut(i64, i64),
 ) -> StoreResult<()> {
     let mut brands = conn.prepare("SELECT id FROM brands")?;
     let ids: Vec<i64> = brands
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     let mut stmt = conn.prepare(
-        "SELECT offer_id, partner_id, ip, user_agent, created_at FROM clicks
-         WHERE brand_id = ?1 AND created_at >= ?2",
+        "SELECT visitor, created_at FROM clicks WHERE brand_id = ?1 AND created_at >= ?2",
     )?;
     for brand in ids {
         let mut rows = stmt.query(params![brand, since])?;
         while let Some(r) = rows.next()? {
-            each(
-                r.get(0)?,
-                r.get(1)?,
-                r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?,
-                r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?,
-                r.get(4)?,
-            );
+            each(r.get(0)?, r.get(1)?);
         }
     }
     Ok(())
@@ -92,17 +129,19 @@ pub struct Filter {
     pub unique: Option<bool>,
 }
 
-const COLUMNS: &str = "id, offer_id, partner_id, created_at, sub1, sub2, sub3, sub4, sub5, ip,
-    user_agent, referer, is_unique";
+const SELECT: &str = "SELECT c.id, c.offer_id, c.partner_id, c.created_at, c.sub1, c.sub2,
+    c.sub3, c.sub4, c.sub5, c.ip, u.text, r.text, c.is_unique
+    FROM clicks c JOIN click_texts u ON u.id = c.ua_id
+    LEFT JOIN click_texts r ON r.id = c.referer_id";
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Click> {
     Ok(Click {
-        id: r.get(0)?,
+        id: text_of(r.get_ref(0)?, id_text)?,
         offer_id: r.get(1)?,
         partner_id: r.get(2)?,
         created_at: r.get(3)?,
         subs: [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
-        ip: r.get(9)?,
+        ip: text_of(r.get_ref(9)?, ip_text)?,
         user_agent: r.get(10)?,
         referer: r.get(11)?,
         is_unique: r.get(12)?,
@@ -110,29 +149,33 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Click> {
 }
 
 pub fn get(conn: &Connection, brand_id: BrandId, id: &str) -> StoreResult<Click> {
+    let Some((at, stored)) = locate(conn, id)? else {
+        return Err(StoreError::NotFound);
+    };
     one(conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM clicks WHERE id = ?1 AND brand_id = ?2"
+            "{SELECT} WHERE c.brand_id = ?1 AND c.created_at = ?2 AND c.id = ?3"
         ))?
-        .query_row(params![id, brand_id], row))
+        .query_row(params![brand_id, at, stored], row))
 }
 
 fn list_sql() -> String {
     format!(
-        "SELECT {COLUMNS} FROM clicks
-         WHERE brand_id = ?1 AND created_at >= ?2 AND (created_at, id) < (?3, ?4)
-         AND (?5 IS NULL OR offer_id = ?5) AND (?6 IS NULL OR partner_id = ?6)
-         AND (?7 IS NULL OR sub1 = ?7) AND (?8 IS NULL OR sub2 = ?8) AND (?9 IS NULL OR sub3 = ?9)
-         AND (?10 IS NULL OR sub4 = ?10) AND (?11 IS NULL OR sub5 = ?11)
-         AND (?12 IS NULL OR is_unique = ?12)
-         ORDER BY created_at DESC, id DESC LIMIT ?13"
+        "{SELECT}
+         WHERE c.brand_id = ?1 AND c.created_at >= ?2 AND (c.created_at, c.id) < (?3, ?4)
+         AND (?5 IS NULL OR c.offer_id = ?5) AND (?6 IS NULL OR c.partner_id = ?6)
+         AND (?7 IS NULL OR c.sub1 = ?7) AND (?8 IS NULL OR c.sub2 = ?8)
+         AND (?9 IS NULL OR c.sub3 = ?9) AND (?10 IS NULL OR c.sub4 = ?10)
+         AND (?11 IS NULL OR c.sub5 = ?11) AND (?12 IS NULL OR c.is_unique = ?12)
+         ORDER BY c.created_at DESC, c.id DESC LIMIT ?13"
     )
 }
 
 /// Newest first by `(created_at, id)`, after `before` when given. Both the page's start and
 /// `to` are one upper bound on that pair, and `from` a lower one on `created_at`, so the
-/// query walks `clicks_brand_time` from where the page starts: no sort, and no scan of the
-/// clicks before it, however deep the page. The other filters are checked on the way.
+/// query walks the primary key `(brand_id, created_at, id)` from where the page starts: no
+/// sort, and no scan of the clicks before it, however deep the page. The other filters are
+/// checked on the way. (Ids are compared as stored: 16-byte ULIDs sort as their text does.)
 pub fn list(
     conn: &Connection,
     brand_id: BrandId,
@@ -140,7 +183,7 @@ pub fn list(
     before: Option<&ClickCursor>,
     limit: u32,
 ) -> StoreResult<Page<Click>> {
-    // `(to + 1, "")` is just above every click of second `to`: no id sorts below "".
+    // `(to + 1, "")` is just above every click of second `to`: no stored id sorts below "".
     let to = f.to.map(|t| ClickCursor {
         created_at: t.saturating_add(1),
         id: String::new(),
@@ -159,7 +202,7 @@ pub fn list(
                 brand_id,
                 f.from.unwrap_or(i64::MIN),
                 upper.created_at,
-                upper.id,
+                id_value(&upper.id),
                 f.offer_id,
                 f.partner_id,
                 f.subs[0],
@@ -176,38 +219,56 @@ pub fn list(
     Ok(paginate(rows, limit))
 }
 
-/// Up to `max` ids of the brand's clicks made before `before`, oldest first (on
-/// `clicks_brand_time`): what retention deletes next. A read, off the writer.
+/// A click's place in the primary key, as `expired` found it.
+#[derive(Debug, Clone)]
+pub struct Key {
+    created_at: i64,
+    id: Value,
+}
+
+/// Up to `max` keys of the brand's clicks made before `before`, oldest first (on the
+/// primary key): what retention deletes next. A read, off the writer.
 pub fn expired(
     conn: &Connection,
     brand_id: BrandId,
     before: i64,
     max: u32,
-) -> StoreResult<Vec<String>> {
+) -> StoreResult<Vec<Key>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id FROM clicks WHERE brand_id = ?1 AND created_at < ?2
-         ORDER BY created_at LIMIT ?3",
+        "SELECT created_at, id FROM clicks WHERE brand_id = ?1 AND created_at < ?2
+         ORDER BY created_at, id LIMIT ?3",
     )?;
-    let ids = stmt
-        .query_map(params![brand_id, before, max], |r| r.get(0))?
-        .collect::<Result<Vec<String>, _>>()?;
-    Ok(ids)
+    let keys = stmt
+        .query_map(params![brand_id, before, max], |r| {
+            Ok(Key {
+                created_at: r.get(0)?,
+                id: r.get(1)?,
+            })
+        })?
+        .collect::<Result<Vec<Key>, _>>()?;
+    Ok(keys)
 }
 
-/// Delete the brand's clicks `ids` that were made before `before` (checked again: the ids
+/// Delete the brand's clicks `keys` that were made before `before` (checked again: the keys
 /// were read outside this transaction); how many went. Rollups are left alone, so reports
-/// still count them.
+/// still count them; the dictionary keeps its texts.
 pub fn delete_expired(
     conn: &Connection,
     brand_id: BrandId,
-    ids: &[String],
+    keys: &[Key],
     before: i64,
 ) -> StoreResult<usize> {
-    let mut stmt = conn
-        .prepare_cached("DELETE FROM clicks WHERE id = ?1 AND brand_id = ?2 AND created_at < ?3")?;
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM clicks WHERE brand_id = ?1 AND created_at = ?2 AND id = ?3 AND created_at < ?4",
+    )?;
+    let mut times = conn.prepare_cached("DELETE FROM click_times WHERE id = ?1")?;
     let mut n = 0;
-    for id in ids {
-        n += stmt.execute(params![id, brand_id, before])?;
+    for k in keys {
+        let gone = stmt.execute(params![brand_id, k.created_at, k.id, before])?;
+        if gone > 0 {
+            times.execute([&k.id])?;
+        }
+        n += gone;
     }
     Ok(n)
 }
@@ -223,12 +284,20 @@ mod tests {
     }
 
     fn insert_at(conn: &Connection, brand: i64, id: &str, at: i64, sub1: Option<&str>) {
-        conn.execute(
-            "INSERT INTO clicks (id, brand_id, offer_id, partner_id, created_at, sub1, ip,
-             user_agent, is_unique) VALUES (?1, ?2, 1, 1, ?3, ?4, '10.0.0.1', 'ua', 1)",
-            params![id, brand, at, sub1],
-        )
-        .unwrap();
+        let parts = Parts {
+            id,
+            brand_id: brand,
+            offer_id: 1,
+            partner_id: 1,
+            created_at: at,
+            subs: [sub1, None, None, None, None],
+            ip: "10.0.0.1",
+            user_agent: "ua",
+            referer: None,
+            is_unique: true,
+            visitor: 0,
+        };
+        click_layout::insert(conn, &mut Texts::default(), &parts).unwrap();
     }
 
     /// The default page, the next ones and the filtered ones never sort a brand's clicks nor
@@ -261,10 +330,11 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(plan.len(), 1, "{plan:?}");
         assert!(
-            plan[0].contains("USING INDEX clicks_brand_time")
-                && plan[0].contains("(created_at,id)<(?,?)"),
+            plan.iter()
+                .any(|p| p.contains("SEARCH c USING PRIMARY KEY")
+                    && p.contains("(created_at,id)<(?,?)"))
+                && !plan.iter().any(|p| p.contains("TEMP B-TREE")),
             "{plan:?}"
         );
     }

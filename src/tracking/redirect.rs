@@ -8,7 +8,6 @@ use crate::client_ip::client_ip;
 use crate::domain::click::ClickRow;
 use crate::domain::click_ids::ClickIds;
 use crate::domain::macros::{MacroValues, expand};
-use crate::domain::time::now;
 use crate::state::AppState;
 
 const MAX_SUB: usize = 255;
@@ -39,13 +38,15 @@ fn clean(v: String) -> Option<String> {
     (!v.is_empty()).then(|| truncate_chars(v, MAX_SUB))
 }
 
-/// Click ids for this process: time-ordered, unguessable.
-fn click_id() -> String {
+/// Click ids for this process: time-ordered, unguessable. With the second the click is
+/// timed at: its id's, so the id alone locates the stored row.
+fn click_id() -> (String, i64) {
     static IDS: ClickIds = ClickIds::new();
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    IDS.next(now_ms).to_string()
+    let id = IDS.next(now_ms);
+    (id.to_string(), (id.timestamp_ms() / 1000) as i64)
 }
 
 fn not_found() -> Response {
@@ -110,7 +111,7 @@ pub async fn click(state: &AppState, req: &Request) -> Response {
     // Link checkers and previewers ask with HEAD: tell them the link is live and where it
     // goes, and record nothing (no visitor followed it; the click id stays empty).
     let head = req.method() == poem::http::Method::HEAD;
-    let id = if head { String::new() } else { click_id() };
+    let (id, ts) = if head { (String::new(), 0) } else { click_id() };
     let location = expand(
         &offer.destination,
         &MacroValues {
@@ -125,10 +126,8 @@ pub async fn click(state: &AppState, req: &Request) -> Response {
     }
     let ip = client_ip(req, state.config.trust_proxy);
     let user_agent = header(req, "user-agent").unwrap_or_default();
-    let ts = now();
-    let is_unique = state
-        .unique
-        .visit(offer_id, partner_id, &ip, &user_agent, ts);
+    let visitor = state.unique.visitor(offer_id, partner_id, &ip, &user_agent);
+    let is_unique = state.unique.visit_as(visitor, ts);
     let row = ClickRow {
         id,
         brand_id: offer.brand_id,
@@ -141,6 +140,7 @@ pub async fn click(state: &AppState, req: &Request) -> Response {
         user_agent,
         referer: header(req, "referer"),
         is_unique,
+        visitor,
     };
     match state.writer.submit_click(row).await {
         Ok(()) => found(location),

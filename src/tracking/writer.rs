@@ -410,6 +410,8 @@ fn drain(rx: &mut mpsc::Receiver<Msg>, batch: &mut Vec<Job>) -> bool {
 
 fn run(mut conn: Connection, mut rx: mpsc::Receiver<Msg>, status: &Status, metrics: &Metrics) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    // User agents and referers seen lately and their dictionary ids: most clicks look none up.
+    let mut texts = clicks::Texts::default();
     let mut stopping = false;
     while !stopping {
         match rx.blocking_recv() {
@@ -421,7 +423,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Msg>, status: &Status, metri
         stopping |= !drain(&mut rx, &mut batch);
         metrics.set_queue_depth(rx.len());
         if !batch.is_empty() {
-            commit_batch(&mut conn, &mut batch, status, metrics);
+            commit_batch(&mut conn, &mut texts, &mut batch, status, metrics);
         }
     }
     // Anything that raced in after Stop is still answered.
@@ -430,7 +432,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Msg>, status: &Status, metri
         batch.push(j);
     }
     if !batch.is_empty() {
-        commit_batch(&mut conn, &mut batch, status, metrics);
+        commit_batch(&mut conn, &mut texts, &mut batch, status, metrics);
     }
 }
 
@@ -468,9 +470,9 @@ fn record_postback(
 }
 
 /// Apply `job` so that its failure undoes only its own writes.
-fn apply(conn: &Connection, job: &mut Job, rollups: &mut Pending) {
+fn apply(conn: &Connection, texts: &mut clicks::Texts, job: &mut Job, rollups: &mut Pending) {
     match job {
-        Job::Click { row, done } => done.result = Some(clicks::insert(conn, row, rollups)),
+        Job::Click { row, done } => done.result = Some(clicks::insert(conn, texts, row, rollups)),
         Job::Conversion {
             brand_id,
             input,
@@ -562,7 +564,12 @@ impl From<rusqlite::Error> for Rewrite {
 
 /// Write `batch` in one transaction and commit it. Unless `guarded`, postbacks (which come
 /// first) run without savepoints of their own; every other op always has one.
-fn write_batch(conn: &mut Connection, batch: &mut [Job], guarded: bool) -> Result<(), Rewrite> {
+fn write_batch(
+    conn: &mut Connection,
+    texts: &mut clicks::Texts,
+    batch: &mut [Job],
+    guarded: bool,
+) -> Result<(), Rewrite> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut rollups = Pending::default();
     for j in batch.iter_mut() {
@@ -570,7 +577,7 @@ fn write_batch(conn: &mut Connection, batch: &mut [Job], guarded: bool) -> Resul
             // Dropping `tx` rolls back everything of this attempt.
             record_postback(&tx, j, &mut rollups).map_err(|PartlyWritten| Rewrite::Guarded)?;
         } else {
-            apply(&tx, j, &mut rollups);
+            apply(&tx, texts, j, &mut rollups);
         }
         // Some errors (disk full, I/O) make SQLite roll back the whole transaction; the
         // rest would then run as autocommits and be saved while every waiter hears of a
@@ -591,7 +598,13 @@ fn write_batch(conn: &mut Connection, batch: &mut [Job], guarded: bool) -> Resul
     Ok(())
 }
 
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, status: &Status, metrics: &Metrics) {
+fn commit_batch(
+    conn: &mut Connection,
+    texts: &mut clicks::Texts,
+    batch: &mut Vec<Job>,
+    status: &Status,
+    metrics: &Metrics,
+) {
     let started = Instant::now();
     if status.failed().is_some() {
         return refuse(batch);
@@ -600,12 +613,14 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, status: &Status, me
     // so any order is one they could have come in: postbacks go first, and the ops that
     // can't be run twice (closures) only once the postbacks are written for good.
     batch.sort_by_key(|j| !matches!(j, Job::Conversion { .. }));
-    let result = match write_batch(conn, batch, false) {
+    let result = match write_batch(conn, texts, batch, false) {
         Err(Rewrite::Guarded) => {
+            // The rolled-back attempt's new dictionary ids are gone with it.
+            texts.forget();
             tracing::warn!(
                 "a postback failed after writing: the batch is written again with a savepoint per op"
             );
-            write_batch(conn, batch, true)
+            write_batch(conn, texts, batch, true)
         }
         r => r,
     };
@@ -644,7 +659,8 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, status: &Status, me
             }
         }
         Err(e) => {
-            // Nothing of this batch is on disk.
+            // Nothing of this batch is on disk, nor are the dictionary ids it made.
+            texts.forget();
             tracing::error!(error = %e, rows = batch.len(), "batch commit failed");
             status.committed(false);
             refuse(batch);
@@ -727,7 +743,14 @@ mod tests {
             last_ok_ms: AtomicU64::new(0),
         };
         let mut batch = vec![call, first, boom, last];
-        commit_batch(&mut conn, &mut batch, &status, &Metrics::new(None));
+        let mut texts = clicks::Texts::default();
+        commit_batch(
+            &mut conn,
+            &mut texts,
+            &mut batch,
+            &status,
+            &Metrics::new(None),
+        );
 
         assert!(first_rx.blocking_recv().unwrap().unwrap().1);
         assert!(last_rx.blocking_recv().unwrap().unwrap().1);

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, app, click_row, offer_body};
+use crate::common::{TestApp, app, click_row, offer_body, stored_clicks};
 
 /// 2026-11-01T00:00:00Z.
 const NOV_1: i64 = 1_793_491_200;
@@ -75,13 +75,11 @@ async fn a_click_reads_back_as_the_link_recorded_it() {
     assert_eq!(c["user_agent"], "Mozilla/5.0 test");
     assert_eq!(c["referer"], "https://blog.example/post");
     assert_eq!(c["unique"], true);
-    let stored_ip: String = app
-        .state
-        .pool
-        .get()
+    let stored_ip: String = stored_clicks(&app.state.pool.get().unwrap())
+        .into_iter()
+        .find(|c| c.id == id)
         .unwrap()
-        .query_row("SELECT ip FROM clicks WHERE id = ?1", [&id], |r| r.get(0))
-        .unwrap();
+        .ip;
     assert_eq!(c["ip"], stored_ip.as_str());
     let at = chrono::DateTime::parse_from_rfc3339(c["created_at"].as_str().unwrap()).unwrap();
     assert!((chrono::Utc::now().timestamp() - at.timestamp()).abs() < 60);

@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::common::{app, app_with, offer_body};
+use crate::common::{app, app_with, offer_body, stored_clicks};
 
 #[tokio::test]
 async fn offers_create_get_patch_list() {
@@ -249,13 +249,7 @@ async fn tracking_link_redirects_with_macros_and_records_the_click() {
     let loc = loc.unwrap();
     let cid: String = app.count("SELECT COUNT(*) FROM clicks").to_string();
     assert_eq!(cid, "1");
-    let id: String = app
-        .state
-        .pool
-        .get()
-        .unwrap()
-        .query_row("SELECT id FROM clicks", [], |r| r.get(0))
-        .unwrap();
+    let id: String = stored_clicks(&app.state.pool.get().unwrap()).remove(0).id;
     assert!(id.len() >= 20);
     assert_eq!(
         loc,
@@ -448,14 +442,11 @@ async fn behind_a_trusted_proxy_visitors_are_told_apart_by_forwarded_for() {
                 .await;
             assert_eq!(r.0.status().as_u16(), 302);
         }
-        let (uniques, ip): (i64, String) = app
-            .state
-            .pool
-            .get()
-            .unwrap()
-            .query_row("SELECT SUM(is_unique), MAX(ip) FROM clicks", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+        let uniques = app.count("SELECT SUM(is_unique) FROM clicks");
+        let ip = stored_clicks(&app.state.pool.get().unwrap())
+            .into_iter()
+            .map(|c| c.ip)
+            .max()
             .unwrap();
         if trust {
             assert_eq!((uniques, ip.as_str()), (2, "203.0.113.2"));

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::common::app;
+use crate::common::{app, stored_clicks};
 
 #[tokio::test]
 async fn sqlite_file_is_wal_with_foreign_keys_and_integer_money() {
@@ -79,7 +79,10 @@ async fn full_synchronous_mode_still_records_clicks() {
         .await;
     let id = app.click_id(&format!("/c/{offer}/{partner}")).await;
     assert_eq!(
-        app.count(&format!("SELECT COUNT(*) FROM clicks WHERE id = '{id}'")),
+        stored_clicks(&app.state.pool.get().unwrap())
+            .iter()
+            .filter(|c| c.id == id)
+            .count(),
         1
     );
 }

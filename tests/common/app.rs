@@ -282,5 +282,31 @@ pub fn click_row(
         user_agent: "agent/1".into(),
         referer: None,
         is_unique: true,
+        visitor: 0,
     }
+}
+
+/// Every stored click of every brand, as the store reads them back (text ids, IPs, user
+/// agents and referers), newest first: the clicks table itself holds bytes and dictionary ids.
+pub fn stored_clicks(conn: &rusqlite::Connection) -> Vec<trcker::domain::click::Click> {
+    let brands: Vec<i64> = conn
+        .prepare("SELECT id FROM brands ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut out = Vec::new();
+    for b in brands {
+        let page = trcker::store::clicks::list(
+            conn,
+            b.into(),
+            &trcker::store::clicks::Filter::default(),
+            None,
+            1_000_000,
+        )
+        .unwrap();
+        out.extend(page.rows);
+    }
+    out
 }

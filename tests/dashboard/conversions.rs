@@ -188,25 +188,18 @@ async fn a_conversions_page_shows_its_fields_its_click_and_the_time_between() {
         .send()
         .await;
     resp.assert_status(StatusCode::FOUND);
-    let click: String = {
-        let conn = dash.app.state.pool.get().unwrap();
-        conn.query_row("SELECT id FROM clicks", [], |r| r.get(0))
-            .unwrap()
-    };
-    let ip: String = {
-        let conn = dash.app.state.pool.get().unwrap();
-        conn.query_row("SELECT ip FROM clicks", [], |r| r.get(0))
-            .unwrap()
-    };
+    let stored = crate::common::stored_clicks(&dash.app.state.pool.get().unwrap()).remove(0);
+    let (click, ip) = (stored.id, stored.ip);
     let id = dash
         .conversion(offer, partner, Some(&click), "order-9", "pending")
         .await;
     // The click came 3 h 20 min before the conversion.
     {
         let conn = dash.app.state.pool.get().unwrap();
-        conn.execute(
-            "UPDATE clicks SET created_at = (SELECT occurred_at FROM conversions) - 12000",
-            [],
+        // A click not at its id's second is found by id through `click_times`.
+        conn.execute_batch(
+            "UPDATE clicks SET created_at = (SELECT occurred_at FROM conversions) - 12000;
+             INSERT INTO click_times (id, created_at) SELECT id, created_at FROM clicks;",
         )
         .unwrap();
     }
