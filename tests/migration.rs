@@ -419,3 +419,51 @@ async fn a_migration_killed_at_any_moment_resumes_with_every_click_once() {
         );
     }
 }
+
+/// `trcker serve` and `trcker keys create` started together on a new store (CI's clients step
+/// does exactly that) both run the migrations, 0011's batches included: neither may fail,
+/// whichever of them finishes 0011 first. (The race is narrow: a round hits it only now and
+/// then, so there are many rounds.)
+#[test]
+fn a_new_store_opened_by_two_processes_at_once_is_migrated_by_either() {
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let mut server = binary::trcker(Path::new(BIN))
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let keys = binary::trcker(Path::new(BIN))
+            .args([
+                "keys",
+                "create",
+                "--brand",
+                "Race",
+                "--name",
+                "k",
+                "--data-dir",
+            ])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            keys.status.success(),
+            "round {round}: keys create beside a starting server: {}",
+            String::from_utf8_lossy(&keys.stderr)
+        );
+        // The store is current now (keys create migrated it, or saw it done); the server got
+        // past its own migrations too if it is still running a moment later.
+        std::thread::sleep(Duration::from_millis(500));
+        let exited = server.try_wait().unwrap();
+        let _ = server.kill();
+        let out = server.wait_with_output().unwrap();
+        assert!(
+            exited.is_none(),
+            "round {round}: the server stopped: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -30,6 +30,9 @@ fn has_old_table(conn: &Connection) -> rusqlite::Result<bool> {
 /// Apply migration `version` (1-based: 11) with `setup` as its first step, whatever part of
 /// it an earlier, killed run did.
 pub fn run(conn: &mut Connection, version: usize, setup: &str) -> anyhow::Result<()> {
+    // Another process (the server and a `trcker keys create` started together) may run this
+    // migration at the same moment: every step checks, under the write lock, whether the
+    // other has finished it, and nothing is read outside those locks.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if super::schema_version(&tx)? >= version {
         return Ok(());
@@ -38,13 +41,13 @@ pub fn run(conn: &mut Connection, version: usize, setup: &str) -> anyhow::Result
         tx.execute_batch(setup)
             .map_err(|e| anyhow::anyhow!("migration 0011_compact_clicks failed: {e}"))?;
     }
+    let left = tx.query_row("SELECT count(*) FROM clicks_old", [], |r| {
+        r.get::<_, i64>(0)
+    })? as u64;
+    let already = tx.query_row("SELECT count(*) FROM clicks", [], |r| r.get::<_, i64>(0))? as u64;
     tx.commit()?;
 
     let key = click_layout::visitor_key(conn)?;
-    let left = conn.query_row("SELECT count(*) FROM clicks_old", [], |r| {
-        r.get::<_, i64>(0)
-    })? as u64;
-    let already = conn.query_row("SELECT count(*) FROM clicks", [], |r| r.get::<_, i64>(0))? as u64;
     let total = left + already;
     if left > 0 {
         tracing::info!(
@@ -59,6 +62,10 @@ pub fn run(conn: &mut Connection, version: usize, setup: &str) -> anyhow::Result
     let mut moved = 0u64;
     loop {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if super::schema_version(&tx)? >= version {
+            // The other process moved the rest and dropped the old table.
+            break;
+        }
         let n = move_batch(&tx, &mut texts, &key)?;
         if n == 0 {
             // Nothing left (checked under the write lock): finish in the same transaction.
