@@ -23,42 +23,56 @@ const MAX_KEYS: usize = 4096;
 
 #[derive(Default)]
 pub struct KeyCache {
-    live: Mutex<HashMap<Vec<u8>, (KeyOwner, Instant)>>,
+    live: Mutex<Live>,
+}
+
+#[derive(Default)]
+struct Live {
+    keys: HashMap<Vec<u8>, (KeyOwner, Instant)>,
+    /// Moved by every revoke: a lookup that read the store before a revoke committed must
+    /// not remember what it read after it.
+    generation: u64,
 }
 
 impl KeyCache {
     /// The live key with this hash, if it was found live less than `TTL` ago.
     pub fn get(&self, hash: &[u8]) -> Option<KeyOwner> {
-        let live = self.live.lock().unwrap_or_else(|e| e.into_inner());
-        live.get(hash)
+        self.lock()
+            .keys
+            .get(hash)
             .filter(|(_, at)| at.elapsed() < TTL)
             .map(|(owner, _)| owner.clone())
     }
 
-    /// The live key with this hash, read from the store (and remembered when live).
+    /// The live key with this hash, read from the store (and remembered when live, unless a
+    /// revoke happened meanwhile).
     pub fn find_active(&self, conn: &Connection, hash: &[u8]) -> StoreResult<Option<KeyOwner>> {
+        let generation = self.lock().generation;
         let owner = keys::find_active(conn, hash)?;
         if let Some(o) = &owner {
-            let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
-            if live.len() >= MAX_KEYS {
-                live.clear();
+            let mut live = self.lock();
+            if live.generation == generation {
+                if live.keys.len() >= MAX_KEYS {
+                    live.keys.clear();
+                }
+                live.keys.insert(hash.to_vec(), (o.clone(), Instant::now()));
             }
-            live.insert(hash.to_vec(), (o.clone(), Instant::now()));
         }
         Ok(owner)
     }
 
     /// Revoke a key and forget every remembered one, so it stops working at once.
     pub fn revoke(&self, conn: &Connection, key_id: i64) -> StoreResult<()> {
-        // Forget before and after: a lookup racing the update can't leave it remembered.
-        self.forget();
         let r = keys::revoke(conn, key_id);
-        self.forget();
+        // After the update: a lookup that read the key live before it can't remember it now.
+        let mut live = self.lock();
+        live.generation += 1;
+        live.keys.clear();
         r
     }
 
-    fn forget(&self) {
-        self.live.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    fn lock(&self) -> std::sync::MutexGuard<'_, Live> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -91,6 +105,6 @@ mod tests {
         assert!(cache.get(&hash).is_none());
         let unknown = crate::domain::ids::hash_secret("trk_nobody");
         assert!(cache.find_active(&conn, &unknown).unwrap().is_none());
-        assert!(cache.live.lock().unwrap().is_empty());
+        assert!(cache.lock().keys.is_empty());
     }
 }
