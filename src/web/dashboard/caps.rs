@@ -13,7 +13,7 @@ use crate::domain::status::{CapMetric, CapWindow};
 use crate::store::{StoreError, StoreResult, brands, caps};
 use crate::web::format;
 use crate::web::page::{not_found, redirect_with_flash, refused, write_refused};
-use crate::web::session::{self, Admin};
+use crate::web::session::{self, Admin, CsrfOnly};
 
 /// A cap as the offer page lists it.
 pub struct CapRow {
@@ -131,19 +131,13 @@ pub async fn add(
     ))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct RemoveForm {
-    csrf: String,
-}
-
 /// `POST /b/{brand}/offers/{id}/caps/{cap}/delete`.
 #[handler]
 pub async fn remove(
     req: &Request,
     admin: Admin,
     Path((brand_id, offer_id, cap_id)): Path<(i64, i64, i64)>,
-    Form(f): Form<RemoveForm>,
+    Form(f): Form<CsrfOnly>,
 ) -> poem::Result<Response> {
     admin.check_csrf(&f.csrf)?;
     let brand = BrandId::new(brand_id);

@@ -16,7 +16,7 @@ use crate::store::offers::Offer;
 use crate::store::{StoreError, payout_rules};
 use crate::web::format;
 use crate::web::page::{change_refused, not_found, redirect_with_flash, refused};
-use crate::web::session::{self, Admin};
+use crate::web::session::{self, Admin, CsrfOnly};
 
 /// A rule as the partner page lists it.
 pub struct RuleRow {
@@ -164,19 +164,13 @@ pub async fn add(
     ))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct RemoveForm {
-    csrf: String,
-}
-
 /// `POST /b/{brand}/partners/{id}/rules/{rule}/delete`.
 #[handler]
 pub async fn remove(
     req: &Request,
     admin: Admin,
     Path((brand_id, partner_id, rule_id)): Path<(i64, i64, i64)>,
-    Form(f): Form<RemoveForm>,
+    Form(f): Form<CsrfOnly>,
 ) -> poem::Result<Response> {
     admin.check_csrf(&f.csrf)?;
     let brand = BrandId::new(brand_id);

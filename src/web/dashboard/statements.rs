@@ -20,7 +20,7 @@ use crate::web::format;
 use crate::web::page::{
     Layout, internal, not_found, redirect_with_flash, refused, store_error, write_refused,
 };
-use crate::web::session::Admin;
+use crate::web::session::{Admin, CsrfOnly};
 
 /// Lines shown on a statement's page; the CSV holds them all.
 const SHOWN_LINES: u32 = 500;
@@ -299,18 +299,12 @@ pub async fn csv(
         .into_response())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct ActionForm {
-    csrf: String,
-}
-
 #[handler]
 pub async fn pay(
     req: &Request,
     admin: Admin,
     Path((brand_id, id)): Path<(i64, i64)>,
-    Form(f): Form<ActionForm>,
+    Form(f): Form<CsrfOnly>,
 ) -> poem::Result<Response> {
     admin.check_csrf(&f.csrf)?;
     let ctx = Ctx::load(req, admin, brand_id, "Statement", "statements").await?;
@@ -332,7 +326,7 @@ pub async fn delete(
     req: &Request,
     admin: Admin,
     Path((brand_id, id)): Path<(i64, i64)>,
-    Form(f): Form<ActionForm>,
+    Form(f): Form<CsrfOnly>,
 ) -> poem::Result<Response> {
     admin.check_csrf(&f.csrf)?;
     let ctx = Ctx::load(req, admin, brand_id, "Statement", "statements").await?;
