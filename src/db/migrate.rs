@@ -1,5 +1,6 @@
 //! Embedded SQL migrations, applied in order, one transaction each, tracked in `user_version`;
-//! except 0011, a data migration of every click, run in batches (`compact_clicks`).
+//! except 0011, a data migration of every click, run in batches (`compact_clicks`). 0012 edits
+//! CREATE statements in place and moves the schema cookie (see its file).
 
 use rusqlite::Connection;
 
@@ -33,7 +34,14 @@ const MIGRATIONS: &[(&str, &str)] = &[
         COMPACT_CLICKS,
         include_str!("migrations/0011_compact_clicks.sql"),
     ),
+    (
+        PLAIN_CHECKS,
+        include_str!("migrations/0012_plain_checks.sql"),
+    ),
 ];
+
+/// Edits the schema text: see its file.
+const PLAIN_CHECKS: &str = "0012_plain_checks";
 
 /// Not one transaction: see `super::compact_clicks`.
 const COMPACT_CLICKS: &str = "0011_compact_clicks";
@@ -68,10 +76,90 @@ pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
         if schema_version(&tx)? > i {
             continue;
         }
+        let cookie: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
         tx.execute_batch(sql)
             .map_err(|e| anyhow::anyhow!("migration {name} failed: {e}"))?;
+        if *name == PLAIN_CHECKS {
+            // Written by hand, the schema table doesn't move the cookie itself: without this,
+            // connections already open would keep the old statements.
+            tx.pragma_update(None, "schema_version", cookie + 1)?;
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tables 0012 edits, and a row each would refuse.
+    const REFUSED: &[(&str, &str)] = &[
+        ("conversions", "status"),
+        ("rollups", "span"),
+        ("offers", "status"),
+        ("partners", "status"),
+        ("caps", "window"),
+    ];
+
+    fn create_sql(conn: &Connection, table: &str) -> String {
+        conn.query_row(
+            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            [table],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    fn ephemeral_tables(conn: &Connection, sql: &str) -> usize {
+        let mut stmt = conn.prepare(&format!("EXPLAIN {sql}")).unwrap();
+        let ops = stmt
+            .query_map([], |r| r.get::<_, String>(1))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        ops.iter().filter(|op| *op == "OpenEphemeral").count()
+    }
+
+    const INSERT_CONVERSION: &str = "INSERT INTO conversions (brand_id, offer_id, partner_id, \
+        event, payout_minor, currency, status, occurred_at, created_at, updated_at) \
+        VALUES (1, 1, 1, 'sale', 0, 'USD', 'approved', 0, 0, 0)";
+
+    #[test]
+    fn checks_lose_their_in_lists_and_refuse_what_they_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::db::connect(dir.path()).unwrap();
+        // Open before the migration and already holding the old schema: it must see the new.
+        let other = crate::db::connect(dir.path()).unwrap();
+        let _: i64 = other
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+            .unwrap();
+        migrate(&mut conn).unwrap();
+
+        for (table, column) in REFUSED {
+            let sql = create_sql(&conn, table);
+            assert!(!sql.contains(&format!("{column} IN (")), "{table}: {sql}");
+            assert!(sql.contains(&format!("{column} = ")), "{table}: {sql}");
+        }
+        for c in [&conn, &other] {
+            assert_eq!(ephemeral_tables(c, INSERT_CONVERSION), 0);
+            let bad = INSERT_CONVERSION.replace("'approved'", "'paid'");
+            let err = c.execute(&bad, []).unwrap_err().to_string();
+            assert!(err.contains("CHECK constraint failed"), "{err}");
+            let err = c
+                .execute(
+                    "INSERT INTO rollups (brand_id, span, bucket, offer_id, partner_id, currency) \
+                     VALUES (1, 60, 0, 1, 1, 'USD')",
+                    [],
+                )
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("CHECK constraint failed"), "{err}");
+        }
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+    }
 }
