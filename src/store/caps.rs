@@ -96,7 +96,7 @@ fn add(conn: &Connection, cap: &Cap, at: i64, tz: Tz, delta: i64) -> StoreResult
 }
 
 /// The caps a conversion of `partner_id` on `offer_id` counts toward.
-fn covering(
+pub(super) fn covering(
     conn: &Connection,
     brand_id: BrandId,
     offer_id: i64,
@@ -113,24 +113,16 @@ fn covering(
 }
 
 /// For a conversion about to be recorded as counted: true, and its use charged to every cap
-/// it falls under, when all of them have room; false (nothing charged) when one would go past
-/// its limit. `tz` gives the brand's zone; it is asked only when a cap covers the conversion
-/// (most offers have none, and this runs for every postback).
+/// of `caps` (those it falls under, `covering`), when all of them have room; false (nothing
+/// charged) when one would go past its limit. `tz`: the brand's zone.
 pub fn admit(
     conn: &Connection,
-    brand_id: BrandId,
-    offer_id: i64,
-    partner_id: i64,
+    caps: &[Cap],
     occurred_at: i64,
     payout: Money,
-    tz: impl FnOnce() -> StoreResult<Tz>,
+    tz: Tz,
 ) -> StoreResult<bool> {
-    let caps = covering(conn, brand_id, offer_id, partner_id)?;
-    if caps.is_empty() {
-        return Ok(true);
-    }
-    let tz = tz()?;
-    for cap in &caps {
+    for cap in caps {
         if !fits(
             used(conn, cap, occurred_at, tz)?,
             cap.weight(payout),
@@ -139,7 +131,7 @@ pub fn admit(
             return Ok(false);
         }
     }
-    for cap in &caps {
+    for cap in caps {
         add(conn, cap, occurred_at, tz, cap.weight(payout))?;
     }
     Ok(true)

@@ -3,11 +3,11 @@
 use crate::domain::ids::BrandId;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::lookups::Lookups;
 use super::offers::Offer;
 use super::rollups::Pending;
 use super::{
-    Page, StoreError, StoreResult, brands, caps, clicks, events, offers, one, paginate, partners,
-    payout_rules, statements,
+    Page, StoreError, StoreResult, brands, caps, clicks, events, one, paginate, statements,
 };
 use crate::domain::attribution::{Attribution, Refusal};
 use crate::domain::conversion::{
@@ -117,17 +117,18 @@ fn credited(
 /// The credited offer, when it and the partner are the brand's.
 fn credited_offer(
     conn: &Connection,
+    lookups: &mut Lookups,
     brand_id: BrandId,
     offer_id: i64,
     partner_id: i64,
 ) -> StoreResult<Offer> {
-    let offer = match offers::get(conn, brand_id, offer_id) {
+    let offer = match lookups.offer(conn, brand_id, offer_id) {
         Err(StoreError::NotFound) => return Err(Refusal::UnknownOffer(offer_id).into()),
-        r => r?,
+        r => r?.clone(),
     };
-    match partners::get(conn, brand_id, partner_id) {
+    match lookups.partner(conn, brand_id, partner_id) {
         Err(StoreError::NotFound) => Err(Refusal::UnknownPartner(partner_id).into()),
-        r => r.map(|_| offer),
+        r => r.map(|()| offer),
     }
 }
 
@@ -174,12 +175,14 @@ pub fn history(conn: &Connection, brand_id: BrandId, id: i64) -> StoreResult<Vec
 /// Record a postback. Returns the conversion and whether it is new (false: a repeat of
 /// `transaction_id`, answered with the first one). Only the writer thread calls this, so the
 /// check-then-insert for idempotency cannot race. A new conversion is counted in `rollups`.
+/// `lookups`: what this batch of postbacks has read already (see `store::lookups`).
 pub fn insert(
     conn: &Connection,
     brand_id: BrandId,
     n: &NewConversion,
     actor: &str,
     rollups: &mut Pending,
+    lookups: &mut Lookups,
 ) -> StoreResult<(Conversion, bool)> {
     if let Some(txn) = &n.transaction_id
         && let Some(existing) = by_transaction(conn, brand_id, txn)?
@@ -187,15 +190,14 @@ pub fn insert(
         return Ok((existing, false));
     }
     let (offer_id, partner_id, subs) = credited(conn, brand_id, &n.attribution)?;
-    let offer = credited_offer(conn, brand_id, offer_id, partner_id)?;
+    let offer = credited_offer(conn, lookups, brand_id, offer_id, partner_id)?;
     let ts = now();
     let occurred_at = n.occurred_at.unwrap_or(ts);
     // The payout is fixed now, by the rule in force when the conversion occurred.
-    let rules = payout_rules::in_force(conn, brand_id, offer_id, partner_id, occurred_at)?;
     let earning = payout_rule::earning(
         offer.payout_type,
         offer.payout,
-        &rules,
+        lookups.rules(conn, brand_id, offer_id, partner_id)?,
         offer_id,
         partner_id,
         occurred_at,
@@ -209,21 +211,15 @@ pub fn insert(
         hold_until = Some(occurred_at.saturating_add(offer.hold_days * 86_400));
     }
     let (mut reason, mut actor) = (None, actor);
-    if status.counts_toward_caps() {
-        let tz = || brands::timezone(conn, brand_id);
-        if !caps::admit(
-            conn,
-            brand_id,
-            offer_id,
-            partner_id,
-            occurred_at,
-            payout,
-            tz,
-        )? {
-            // Kept, never lost: rejected, and the history says by whom and why.
-            (status, hold_until) = (ConversionStatus::Rejected, None);
-            (reason, actor) = (Some(CAP_REACHED), CAP_ACTOR);
-        }
+    // Caps are asked only when the conversion counts and a cap covers it (the zone is known
+    // then): most offers have none.
+    if status.counts_toward_caps()
+        && let (caps, Some(tz)) = lookups.caps(conn, brand_id, offer_id, partner_id)?
+        && !caps::admit(conn, caps, occurred_at, payout, tz)?
+    {
+        // Kept, never lost: rejected, and the history says by whom and why.
+        (status, hold_until) = (ConversionStatus::Rejected, None);
+        (reason, actor) = (Some(CAP_REACHED), CAP_ACTOR);
     }
     conn.prepare_cached(
         "INSERT INTO conversions (brand_id, click_id, offer_id, partner_id, event, amount_minor, payout_minor,

@@ -9,6 +9,7 @@ pub mod events;
 pub mod key_cache;
 pub mod key_usage;
 pub mod keys;
+pub mod lookups;
 pub mod offers;
 pub mod partners;
 pub mod payout_rules;

@@ -100,6 +100,24 @@ pub fn list(
     Ok(paginate(rows, limit))
 }
 
+/// Every rule of the partner for the offer or for all its offers, whenever in force: what a
+/// batch of postbacks remembers (`store::lookups`), choosing by each one's time.
+pub fn of_pair(
+    conn: &Connection,
+    brand_id: BrandId,
+    offer_id: i64,
+    partner_id: i64,
+) -> StoreResult<Vec<PayoutRule>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM payout_rules WHERE brand_id = ?1 AND partner_id = ?2
+         AND (offer_id IS NULL OR offer_id = ?3)"
+    ))?;
+    let rows = stmt
+        .query_map(params![brand_id, partner_id, offer_id], row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// The partner's rules that could price a conversion on `offer_id` at `at` (for this offer or
 /// for all); `payout_rule::applicable` picks among them.
 pub fn in_force(
