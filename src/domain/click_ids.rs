@@ -16,7 +16,7 @@ pub struct ClickIds {
 }
 
 fn random_u128() -> u128 {
-    u128::from_le_bytes(super::random::bytes::<16>())
+    super::random::per_thread_u128()
 }
 
 impl ClickIds {

@@ -3,10 +3,13 @@
 //! zone. Under load a batch holds dozens of postbacks, mostly for a few offers and partners,
 //! and reading these for each was a fifth of the writer's time per postback.
 //!
-//! Valid only while nothing it holds can change: inside the writer's transaction (no other
-//! connection can write meanwhile) and until the batch runs an op that might change it (a
-//! status change or a closure: caps, rules, offers, the zone). The writer clears it before
-//! each such op; clicks and postbacks change none of it.
+//! Valid only while nothing it holds can change. Offers, partners, rules and the zone are
+//! written on pool connections, which can't commit while the writer's IMMEDIATE transaction
+//! is open; caps are written by `Writer::run` closures, in the writer's own transaction. What
+//! keeps a closure from changing a cap under the memo is the order of a batch: postbacks run
+//! first (`commit_batch` sorts them so, and `write_batch` checks it), and each batch starts a
+//! new memo. The writer also clears it before every other op, a guard should that order ever
+//! change. Clicks and postbacks change none of it.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};

@@ -1,4 +1,5 @@
-//! Payout rules of a brand. The writer reads the ones in force for each postback.
+//! Payout rules of a brand. The writer reads a partner's rules on an offer once per batch of
+//! postbacks (`of_pair`, kept in `store::lookups`); each postback picks the one in force.
 
 use rusqlite::{Connection, params};
 

@@ -388,7 +388,8 @@ impl Writer {
         self.submit(Job::Probe { done }, rx).await
     }
 
-    /// Finish everything queued, then stop the thread.
+    /// Finish everything queued, then stop the thread. Everything is committed on return; the
+    /// last batch's answers may still be on their way (a runtime task, see `Answers`).
     pub fn shutdown(&self) {
         let handle = self.handle.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(h) = handle {
@@ -422,7 +423,9 @@ impl Answers {
     fn send(&self, batch: &mut Vec<Job>) {
         match &self.0 {
             Some(rt) => {
-                let jobs = std::mem::replace(batch, Vec::with_capacity(MAX_BATCH));
+                // Exactly the batch's length: the writer keeps its own buffer for the next.
+                let mut jobs = Vec::with_capacity(batch.len());
+                jobs.append(batch);
                 rt.spawn(async move {
                     for job in jobs {
                         job.answer();
@@ -515,7 +518,8 @@ fn apply(
     lookups: &mut Lookups,
 ) {
     if !matches!(job, Job::Click { .. } | Job::Conversion { .. }) {
-        // It may change an offer, a rule, a cap or the zone.
+        // A closure may change a cap. No postback follows it today (they are sorted first);
+        // this keeps the memo right should that change.
         lookups.clear();
     }
     match job {
@@ -619,6 +623,8 @@ fn write_batch(
 ) -> Result<(), Rewrite> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut rollups = Pending::default();
+    // The memo of postbacks' reads relies on this order (see `store::lookups`).
+    debug_assert!(batch.is_sorted_by_key(|j| !matches!(j, Job::Conversion { .. })));
     let mut lookups = Lookups::default();
     for j in batch.iter_mut() {
         if !guarded && matches!(j, Job::Conversion { .. }) {
