@@ -831,4 +831,5 @@ async fn rules_caps_a_reversal_and_a_paid_statement_in_headless_chromium() {
         .unwrap();
     assert_eq!(api["data"][0]["status"], "paid");
     assert_eq!(api["data"][0]["total"], 15.0);
+    c.close().await.unwrap();
 }

@@ -6,6 +6,7 @@
 //! `CI` is set: there it fails.
 
 use std::net::{SocketAddr, TcpListener as StdListener};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,11 +20,17 @@ use serde_json::{Value, json};
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// chromedriver, killed when the test ends however it ends.
+/// chromedriver, killed when the test ends however it ends, with the Chromium it started: it
+/// runs in a process group of its own, and the whole group goes (killing chromedriver alone
+/// left a test's Chromium running whenever the test ended without closing its session).
 pub struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -60,6 +67,7 @@ pub async fn start_driver() -> (Driver, String) {
     let port = free_port();
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
