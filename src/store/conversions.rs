@@ -184,6 +184,8 @@ pub fn insert(
     rollups: &mut Pending,
     lookups: &mut Lookups,
 ) -> StoreResult<(Conversion, bool)> {
+    // Whatever an earlier postback staged and did not keep (it failed) is not this one's.
+    lookups.begin();
     if let Some(txn) = &n.transaction_id
         && let Some(existing) = by_transaction(conn, brand_id, txn)?
     {
@@ -214,8 +216,7 @@ pub fn insert(
     // Caps are asked only when the conversion counts and a cap covers it (the zone is known
     // then): most offers have none.
     if status.counts_toward_caps()
-        && let (caps, Some(tz)) = lookups.caps(conn, brand_id, offer_id, partner_id)?
-        && !caps::admit(conn, caps, occurred_at, payout, tz)?
+        && !lookups.admit(conn, brand_id, offer_id, partner_id, occurred_at, payout)?
     {
         // Kept, never lost: rejected, and the history says by whom and why.
         (status, hold_until) = (ConversionStatus::Rejected, None);
@@ -256,7 +257,9 @@ pub fn insert(
     };
     record(conn, created.id, ts, None, created.status, reason, actor)?;
     events::conversion(conn, events::CONVERSION_CREATED, &created, ts)?;
-    // Last, after everything that can fail: a failed insert leaves no delta behind.
+    // Last, after everything that can fail: a failed insert leaves no delta (and no counted
+    // cap use) behind.
+    lookups.kept();
     rollups.conversion(&created, 1);
     Ok((created, true))
 }

@@ -21,6 +21,7 @@ use super::offers::Offer;
 use super::{StoreResult, brands, caps, offers, partners, payout_rules};
 use crate::domain::cap::Cap;
 use crate::domain::ids::BrandId;
+use crate::domain::money::Money;
 use crate::domain::payout_rule::PayoutRule;
 
 /// (brand, offer, partner).
@@ -33,16 +34,74 @@ pub struct Lookups {
     rules: HashMap<Pair, Vec<PayoutRule>>,
     caps: HashMap<Pair, Vec<Cap>>,
     zones: HashMap<BrandId, Tz>,
+    /// Cap use counted here and written by `finish` (`caps::Usage`); `None`: written by each
+    /// postback (the guarded rewrite, where a postback's savepoint must undo its charges).
+    usage: Option<caps::Usage>,
 }
 
 impl Lookups {
-    /// Forget everything: what follows may change it.
-    pub fn clear(&mut self) {
+    /// A memo that also counts cap use until `finish`: for postbacks written without a
+    /// savepoint each, whose batch is rolled back whole if one fails after writing.
+    pub fn deferring_cap_use() -> Lookups {
+        Lookups {
+            usage: Some(caps::Usage::default()),
+            ..Lookups::default()
+        }
+    }
+
+    /// The postbacks are done: write the cap use counted, and forget everything (what follows
+    /// may change it).
+    pub fn finish(&mut self, conn: &Connection) -> StoreResult<()> {
+        if let Some(usage) = &mut self.usage {
+            usage.flush(conn)?;
+        }
         self.offers.clear();
         self.partners.clear();
         self.rules.clear();
         self.caps.clear();
         self.zones.clear();
+        Ok(())
+    }
+
+    /// `caps::admit` for a conversion of the partner on the offer, over the caps it counts
+    /// toward: true when all have room (and the use is charged, or staged until `kept`).
+    pub fn admit(
+        &mut self,
+        conn: &Connection,
+        brand_id: BrandId,
+        offer_id: i64,
+        partner_id: i64,
+        occurred_at: i64,
+        payout: Money,
+    ) -> StoreResult<bool> {
+        let key = (brand_id, offer_id, partner_id);
+        if let Entry::Vacant(e) = self.caps.entry(key) {
+            e.insert(caps::covering(conn, brand_id, offer_id, partner_id)?);
+        }
+        // Most offers have no caps: then the zone is not even asked.
+        if self.caps[&key].is_empty() {
+            return Ok(true);
+        }
+        let tz = self.zone(conn, brand_id)?;
+        let covering = &self.caps[&key];
+        match &mut self.usage {
+            Some(usage) => caps::admit_deferred(conn, usage, covering, occurred_at, payout, tz),
+            None => caps::admit(conn, covering, occurred_at, payout, tz),
+        }
+    }
+
+    /// A postback starts: drop charges staged by one that failed before it was kept.
+    pub fn begin(&mut self) {
+        if let Some(usage) = &mut self.usage {
+            usage.unstage();
+        }
+    }
+
+    /// The postback `admit` let in is written: count its staged charges.
+    pub fn kept(&mut self) {
+        if let Some(usage) = &mut self.usage {
+            usage.keep();
+        }
     }
 
     /// The brand's offer (`NotFound` is not remembered: it is the rare case).
@@ -77,26 +136,6 @@ impl Lookups {
                 e.insert(payout_rules::of_pair(conn, brand_id, offer_id, partner_id)?)
             }
         })
-    }
-
-    /// The caps a conversion of the partner on the offer counts toward, and the brand's zone
-    /// when there are any (it places their windows).
-    pub fn caps(
-        &mut self,
-        conn: &Connection,
-        brand_id: BrandId,
-        offer_id: i64,
-        partner_id: i64,
-    ) -> StoreResult<(&[Cap], Option<Tz>)> {
-        let key = (brand_id, offer_id, partner_id);
-        if let Entry::Vacant(e) = self.caps.entry(key) {
-            e.insert(caps::covering(conn, brand_id, offer_id, partner_id)?);
-        }
-        let tz = match self.caps[&key].is_empty() {
-            true => None,
-            false => Some(self.zone(conn, brand_id)?),
-        };
-        Ok((&self.caps[&key], tz))
     }
 
     fn zone(&mut self, conn: &Connection, brand_id: BrandId) -> StoreResult<Tz> {

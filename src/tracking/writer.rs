@@ -517,11 +517,6 @@ fn apply(
     rollups: &mut Pending,
     lookups: &mut Lookups,
 ) {
-    if !matches!(job, Job::Click { .. } | Job::Conversion { .. }) {
-        // A closure may change a cap. No postback follows it today (they are sorted first);
-        // this keeps the memo right should that change.
-        lookups.clear();
-    }
     match job {
         Job::Click { row, done } => done.result = Some(clicks::insert(conn, texts, row, rollups)),
         Job::Conversion {
@@ -625,13 +620,24 @@ fn write_batch(
     let mut rollups = Pending::default();
     // The memo of postbacks' reads relies on this order (see `store::lookups`).
     debug_assert!(batch.is_sorted_by_key(|j| !matches!(j, Job::Conversion { .. })));
-    let mut lookups = Lookups::default();
+    // Without savepoints, a failure after writing rolls the whole attempt back, so the cap
+    // use of its postbacks can wait in memory until they are done; guarded, each postback's
+    // savepoint must undo its own, so it writes it at once.
+    let mut lookups = match guarded {
+        false => Lookups::deferring_cap_use(),
+        true => Lookups::default(),
+    };
     for j in batch.iter_mut() {
         if !guarded && matches!(j, Job::Conversion { .. }) {
             // Dropping `tx` rolls back everything of this attempt.
             record_postback(&tx, j, &mut rollups, &mut lookups)
                 .map_err(|PartlyWritten| Rewrite::Guarded)?;
         } else {
+            if !matches!(j, Job::Click { .. } | Job::Conversion { .. }) {
+                // A closure may change or count a cap: the postbacks' use is written first,
+                // and the memo forgotten (no postback follows today: they are sorted first).
+                lookups.finish(&tx).map_err(store_to_db)?;
+            }
             apply(&tx, texts, j, &mut rollups, &mut lookups);
         }
         // Some errors (disk full, I/O) make SQLite roll back the whole transaction; the
@@ -644,13 +650,18 @@ fn write_batch(
             )));
         }
     }
-    // The rollups commit with the raw rows they count, or not at all.
-    rollups.flush(&tx).map_err(|e| match e {
-        StoreError::Db(e) => e,
-        _ => rusqlite::Error::InvalidQuery,
-    })?;
+    // The cap use and the rollups commit with the rows they count, or not at all.
+    lookups.finish(&tx).map_err(store_to_db)?;
+    rollups.flush(&tx).map_err(store_to_db)?;
     tx.commit()?;
     Ok(())
+}
+
+fn store_to_db(e: StoreError) -> rusqlite::Error {
+    match e {
+        StoreError::Db(e) => e,
+        _ => rusqlite::Error::InvalidQuery,
+    }
 }
 
 fn commit_batch(
@@ -728,7 +739,13 @@ mod tests {
     use crate::domain::attribution::Attribution;
     use crate::domain::status::ConversionStatus;
 
-    fn postback(txn: &str) -> (Job, oneshot::Receiver<StoreResult<(Conversion, bool)>>) {
+    type Answer = oneshot::Receiver<StoreResult<(Conversion, bool)>>;
+
+    fn postback(txn: &str) -> (Job, Answer) {
+        postback_as(txn, ConversionStatus::Approved)
+    }
+
+    fn postback_as(txn: &str, status: ConversionStatus) -> (Job, Answer) {
         let (done, rx) = Slot::new();
         let input = NewConversion {
             attribution: Attribution::Direct {
@@ -738,7 +755,7 @@ mod tests {
             amount: None,
             event: "sale".into(),
             transaction_id: Some(txn.into()),
-            status: ConversionStatus::Approved,
+            status,
             occurred_at: None,
         };
         let job = Job::Conversion {
@@ -754,15 +771,12 @@ mod tests {
         conn.query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
-    /// A postback that fails after it has written (here a trigger refuses its history entry,
-    /// after its row and its cap use are written) leaves nothing behind, and the postbacks
-    /// and the closure op of its batch are still recorded, each once.
-    #[test]
-    fn a_postback_failing_after_it_wrote_leaves_no_trace_and_its_batch_is_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        drop(crate::db::open(dir.path()).unwrap());
-        let mut conn = crate::db::connect(dir.path()).unwrap();
-        conn.execute_batch(
+    /// A store with brand 1, its offer 1 and partner 1, and a lifetime conversions cap of
+    /// `cap` on the offer; then `sql`.
+    fn store(dir: &Path, cap: i64, sql: &str) -> Connection {
+        drop(crate::db::open(dir).unwrap());
+        let conn = crate::db::connect(dir).unwrap();
+        conn.execute_batch(&format!(
             "INSERT INTO brands (name, created_at) VALUES ('b', 0);
              INSERT INTO offers (brand_id, name, destination_url, payout_type, payout_minor,
                currency, status, created_at, updated_at) VALUES (1, 'o', 'https://x.example/',
@@ -770,12 +784,87 @@ mod tests {
              INSERT INTO partners (brand_id, name, email, status, created_at, updated_at)
                VALUES (1, 'p', 'p@example.com', 'active', 0, 0);
              INSERT INTO caps (brand_id, offer_id, metric, window, limit_value, created_at)
-               VALUES (1, 1, 'conversions', 'lifetime', 1000, 0);
-             CREATE TEMP TRIGGER boom BEFORE INSERT ON conversion_history
+               VALUES (1, 1, 'conversions', 'lifetime', {cap}, 0);
+             {sql}"
+        ))
+        .unwrap();
+        conn
+    }
+
+    fn status(dir: &Path) -> Status {
+        Status {
+            file: FileId::of(&dir.join(crate::db::DB_FILE)).unwrap(),
+            path: dir.join(crate::db::DB_FILE),
+            failed: OnceLock::new(),
+            last_commit_failed: AtomicBool::new(false),
+            started: Instant::now(),
+            last_ok_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn commit(conn: &mut Connection, dir: &Path, mut batch: Vec<Job>) {
+        let mut texts = clicks::Texts::default();
+        let status = status(dir);
+        commit_batch(
+            conn,
+            &mut texts,
+            &mut batch,
+            &status,
+            &Metrics::new(None),
+            &Answers(None),
+        );
+    }
+
+    /// A batch's postbacks count cap use in memory until they are done: a postback refused
+    /// after its caps were checked (here a trigger refuses its row) counts none, even when
+    /// the next one asks no cap, and the cap admits exactly its limit within the batch.
+    #[test]
+    fn cap_use_counted_within_a_batch_is_exact_and_a_refused_postback_counts_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = store(
+            dir.path(),
+            2,
+            "CREATE TEMP TRIGGER refuse BEFORE INSERT ON conversions
+               WHEN NEW.transaction_id = 'refused'
+               BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+        );
+        let (refused, refused_rx) = postback("refused");
+        let (uncapped, uncapped_rx) = postback_as("uncapped", ConversionStatus::Rejected);
+        let jobs: Vec<(Job, Answer)> = ["a", "b", "c"].into_iter().map(postback).collect();
+        let (jobs, answers): (Vec<Job>, Vec<Answer>) = jobs.into_iter().unzip();
+        let mut batch = vec![refused, uncapped];
+        batch.extend(jobs);
+        commit(&mut conn, dir.path(), batch);
+
+        assert!(refused_rx.blocking_recv().unwrap().is_err());
+        assert!(uncapped_rx.blocking_recv().unwrap().unwrap().1);
+        let statuses: Vec<ConversionStatus> = answers
+            .into_iter()
+            .map(|rx| rx.blocking_recv().unwrap().unwrap().0.status)
+            .collect();
+        use ConversionStatus::{Approved, Rejected};
+        assert_eq!(statuses, [Approved, Approved, Rejected]);
+        assert_eq!(count(&conn, "SELECT SUM(used) FROM cap_usage"), 2);
+        // A later batch reads what this one wrote.
+        let (d, d_rx) = postback("d");
+        commit(&mut conn, dir.path(), vec![d]);
+        assert_eq!(d_rx.blocking_recv().unwrap().unwrap().0.status, Rejected);
+        assert_eq!(count(&conn, "SELECT SUM(used) FROM cap_usage"), 2);
+    }
+
+    /// A postback that fails after it has written (here a trigger refuses its history entry,
+    /// after its row and its cap use are written) leaves nothing behind, and the postbacks
+    /// and the closure op of its batch are still recorded, each once.
+    #[test]
+    fn a_postback_failing_after_it_wrote_leaves_no_trace_and_its_batch_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = store(
+            dir.path(),
+            1000,
+            "CREATE TEMP TRIGGER boom BEFORE INSERT ON conversion_history
                WHEN (SELECT transaction_id FROM conversions WHERE id = NEW.conversion_id) = 'boom'
                BEGIN SELECT RAISE(ABORT, 'boom'); END;",
-        )
-        .unwrap();
+        );
         let (first, first_rx) = postback("first");
         let (boom, boom_rx) = postback("boom");
         let (last, last_rx) = postback("last");
@@ -788,24 +877,7 @@ mod tests {
             })),
             done,
         }));
-        let status = Status {
-            file: FileId::of(&dir.path().join(crate::db::DB_FILE)).unwrap(),
-            path: dir.path().join(crate::db::DB_FILE),
-            failed: OnceLock::new(),
-            last_commit_failed: AtomicBool::new(false),
-            started: Instant::now(),
-            last_ok_ms: AtomicU64::new(0),
-        };
-        let mut batch = vec![call, first, boom, last];
-        let mut texts = clicks::Texts::default();
-        commit_batch(
-            &mut conn,
-            &mut texts,
-            &mut batch,
-            &status,
-            &Metrics::new(None),
-            &Answers(None),
-        );
+        commit(&mut conn, dir.path(), vec![call, first, boom, last]);
 
         assert!(first_rx.blocking_recv().unwrap().unwrap().1);
         assert!(last_rx.blocking_recv().unwrap().unwrap().1);
