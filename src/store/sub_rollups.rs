@@ -49,7 +49,7 @@ const COMPRESS: f64 = 0.8;
 const SEAL_MAX_READ: usize = 300_000;
 
 /// A backfill step aims at about this many raw rows (tens of milliseconds).
-const BACKFILL_ROWS: usize = 20_000;
+const BACKFILL_ROWS: usize = 8_000;
 
 /// FxHash's step: the keys here are a few integers, for which SipHash was a measurable part of
 /// a report's time; nothing here is keyed by outside input an attacker could collide.
@@ -299,6 +299,9 @@ pub struct Writer {
     not_before: Option<Instant>,
     last_log: Option<Instant>,
     backfill_rows: u64,
+    /// The longest backfill step so far: how long it held the writer at most.
+    longest_step: Duration,
+    backfill_started: Option<Instant>,
 }
 
 /// One row's worth of a written delta: (brand, level, quarter, offer, partner, tuple id).
@@ -413,6 +416,8 @@ impl Writer {
         if let Some((i, b)) = seal {
             state.seal_next[i] = b + SEALED[i];
             state.sealed.extend(added);
+        } else {
+            self.longest_step = self.longest_step.max(started.elapsed());
         }
         // Under load, a step every 4 steps' time: the writer's batches keep 3/4 of it.
         self.not_before = Some(Instant::now() + 3 * started.elapsed());
@@ -421,6 +426,7 @@ impl Writer {
 
     /// Sum the raw rows of the next stretch into the 15-minute rows and move `backfill_next`.
     fn backfill_step(&mut self, conn: &Connection) -> StoreResult<()> {
+        let began = *self.backfill_started.get_or_insert_with(Instant::now);
         let state = self.state.as_ref().expect("loaded");
         let (from, chunk, live_from) = (state.backfill_next, state.chunk, state.live_from);
         let to = from.saturating_add(chunk).min(live_from);
@@ -526,7 +532,18 @@ impl Writer {
                 up_to = next,
                 until = live_from,
                 done = next >= live_from,
-                "sub-id rollups backfill"
+                secs = began.elapsed().as_secs_f64(),
+                longest_step_ms = self.longest_step.as_secs_f64() * 1e3,
+                "sub-id rollups backfill: {} rows summed{}",
+                self.backfill_rows,
+                if next >= live_from {
+                    " (done: sub-id reports read the rollups)".to_string()
+                } else {
+                    format!(
+                        ", {:.1} days of data left",
+                        (live_from - next) as f64 / DAY as f64
+                    )
+                }
             );
         }
         Ok(())
@@ -558,6 +575,20 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// Raw rows before this time are summed into the sub-id rollups (everything, once the backfill
+/// has finished): retention deletes no click the backfill still has to read.
+pub fn summed_before(conn: &Connection) -> StoreResult<i64> {
+    let get = |name: &str| -> rusqlite::Result<Option<i64>> {
+        conn.prepare_cached("SELECT value FROM sub_state WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))
+            .optional()
+    };
+    Ok(match (get("backfill_next")?, get("live_from")?) {
+        (Some(next), Some(live)) if next < live => next,
+        _ => i64::MAX,
+    })
 }
 
 /// What one conversion in `status` contributes (as `rollups::conversion_metrics`).
@@ -716,17 +747,34 @@ fn seal_block(
             let is_sealed = |s: i64, t: i64| s < span && sealed.contains(&(brand, level, s, t));
             cover(b, b + span, &is_sealed, &mut runs);
             let mut sums: IntMap<(i64, i64, i64), Metrics> = IntMap::default();
-            let mut read = 0usize;
+            let (mut read, mut parts, mut part) = (0usize, 0usize, None);
             let mut gave_up = false;
             for run in runs {
-                read_run(conn, brand, level, run, (None, None), |_, o, p, t, m| {
-                    read += 1;
-                    sums.entry((o, p, t)).or_default().add(&m);
-                    // No compression in sight, or too big to hold the writer for: stop early.
-                    gave_up = read > SEAL_MAX_READ
-                        || (read >= 8_192 && sums.len() as f64 > 0.95 * read as f64);
-                    !gave_up
-                })?;
+                read_run(
+                    conn,
+                    brand,
+                    level,
+                    run,
+                    (None, None),
+                    |bucket, o, p, t, m| {
+                        if part != Some(bucket) {
+                            // A new part: past two of them with hardly a row merged (every click
+                            // its own sub value), the block won't compress; stop early.
+                            part = Some(bucket);
+                            parts += 1;
+                            if parts > 2 && read >= 4_096 && sums.len() as f64 > 0.95 * read as f64
+                            {
+                                gave_up = true;
+                                return false;
+                            }
+                        }
+                        read += 1;
+                        sums.entry((o, p, t)).or_default().add(&m);
+                        // Too big to hold the writer for.
+                        gave_up = read > SEAL_MAX_READ;
+                        !gave_up
+                    },
+                )?;
                 if gave_up {
                     break;
                 }
