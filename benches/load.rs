@@ -457,12 +457,7 @@ fn main() {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| dir.path().join("data"));
 
-    let seed_note = if data.join("trcker.db").exists() {
-        eprintln!("bench: reusing the store in {}", data.display());
-        "reused".to_string()
-    } else {
-        format!("seeded in {:.1} s", seed(&data, clicks, conversions, 30))
-    };
+    // Only the sub-id stores: no main store is seeded.
     if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "subs") {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let http = reqwest::Client::new();
@@ -475,6 +470,12 @@ fn main() {
         ));
         return;
     }
+    let seed_note = if data.join("trcker.db").exists() {
+        eprintln!("bench: reusing the store in {}", data.display());
+        "reused".to_string()
+    } else {
+        format!("seeded in {:.1} s", seed(&data, clicks, conversions, 30))
+    };
     if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "storage") {
         storage_only(
             &data,
@@ -1344,17 +1345,21 @@ fn sub_report(
 }
 
 /// Wait until the server on `data` has backfilled and sealed its sub-id rollups (reports
-/// read the raw rows until then): polls `sub_state` with sqlite3.
+/// read the raw rows until then): polls `sub_state` with sqlite3 (as the writer decides:
+/// a span with no row yet starts at `first`; done when no span has an ended block left).
 fn sub_rollups_settled(data: &Path) {
     let db = data.join("trcker.db");
     for _ in 0..3_600 {
         let out = Command::new("sqlite3")
             .arg(&db)
             .arg(
-                "SELECT (SELECT value FROM sub_state WHERE name = 'backfill_next') >= \
-                 (SELECT value FROM sub_state WHERE name = 'live_from') AND \
-                 COALESCE((SELECT value FROM sub_state WHERE name = 'seal_1382400'), 0) \
-                 + 2 * 1382400 > strftime('%s', 'now')",
+                "WITH s(span) AS (VALUES (3600), (21600), (86400), (172800), (345600), \
+                 (691200), (1382400)), v(name, value) AS (SELECT name, value FROM sub_state) \
+                 SELECT (SELECT value FROM v WHERE name = 'backfill_next') >= \
+                 (SELECT value FROM v WHERE name = 'live_from') AND NOT EXISTS (SELECT 1 \
+                 FROM s WHERE COALESCE((SELECT value FROM v WHERE name = 'seal_' || s.span), \
+                 (SELECT value FROM v WHERE name = 'first') / s.span * s.span) + s.span \
+                 <= strftime('%s', 'now') - 5)",
             )
             .output();
         match out {
