@@ -299,6 +299,8 @@ pub struct Writer {
     not_before: Option<Instant>,
     last_log: Option<Instant>,
     backfill_rows: u64,
+    /// After a failed step, no background work until then (no loop of failing steps).
+    retry_at: Option<Instant>,
     /// The longest backfill step so far: how long it held the writer at most.
     longest_step: Duration,
     backfill_started: Option<Instant>,
@@ -366,6 +368,9 @@ impl Writer {
 
     /// Whether background work (backfill, sealing) waits at `now`.
     pub fn has_work(&mut self, conn: &Connection, now: i64) -> bool {
+        if self.retry_at.is_some_and(|t| Instant::now() < t) {
+            return false;
+        }
         match self.state(conn) {
             Ok(s) => !s.backfilled() || s.next_seal(now).is_some(),
             Err(_) => false,
@@ -380,6 +385,15 @@ impl Writer {
     /// One step of background work in its own transaction: a backfill batch, else one block
     /// sealed. Between the writer's batches, so it never runs beside the writer's own writes.
     pub fn step(&mut self, conn: &mut Connection, now: i64) -> StoreResult<()> {
+        let r = self.try_step(conn, now);
+        if r.is_err() {
+            // Leave the writer alone for a while rather than loop on a failing step.
+            self.retry_at = Some(Instant::now() + Duration::from_secs(5));
+        }
+        r
+    }
+
+    fn try_step(&mut self, conn: &mut Connection, now: i64) -> StoreResult<()> {
         let started = Instant::now();
         self.state(conn)?;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
