@@ -59,25 +59,25 @@ CREATE TABLE sub_state (
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
 
-CREATE TEMP TABLE sub_bounds AS
-SELECT
+-- lo: the oldest raw row; hi: now or the newest raw row, whichever is later (per brand, on
+-- the (brand, time) keys). No temporary table: plain statements in the migration's transaction.
+INSERT INTO sub_state (name, value)
+WITH bounds(lo, hi) AS (SELECT
     (SELECT min(t) FROM (
         SELECT (SELECT min(created_at) FROM clicks c WHERE c.brand_id = b.id) AS t FROM brands b
         UNION ALL
         SELECT (SELECT min(occurred_at) FROM conversions v WHERE v.brand_id = b.id) FROM brands b
-    )) AS lo,
+    )),
     (SELECT max(t) FROM (
         SELECT CAST(strftime('%s', 'now') AS INTEGER) AS t
         UNION ALL
         SELECT (SELECT max(created_at) FROM clicks c WHERE c.brand_id = b.id) FROM brands b
         UNION ALL
         SELECT (SELECT max(occurred_at) FROM conversions v WHERE v.brand_id = b.id) FROM brands b
-    )) AS hi;
-
-INSERT INTO sub_state (name, value) SELECT 'live_from', (hi / 900 + 1) * 900 FROM sub_bounds;
-INSERT INTO sub_state (name, value)
-SELECT 'backfill_next', COALESCE((lo / 900) * 900 - (lo % 900 < 0) * 900, (hi / 900 + 1) * 900)
-FROM sub_bounds;
-INSERT INTO sub_state (name, value)
-SELECT 'first', value FROM sub_state WHERE name = 'backfill_next';
-DROP TABLE temp.sub_bounds;
+    ))),
+start(lo, live) AS (SELECT
+    COALESCE(lo - ((lo % 900) + 900) % 900, (hi / 900 + 1) * 900), (hi / 900 + 1) * 900
+    FROM bounds)
+SELECT 'live_from', live FROM start
+UNION ALL SELECT 'backfill_next', lo FROM start
+UNION ALL SELECT 'first', lo FROM start;
