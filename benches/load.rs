@@ -12,6 +12,11 @@
 //! table and index takes), start-up time on it and on a store of BENCH_DAY_CLICKS (2000000)
 //! clicks all in the last day, and, given BENCH_OLD_STORE (a data dir of an older schema, copied,
 //! never changed), how long its migration takes and the file size before and after.
+//! Sub-id reports: timed on the main store (10 sub1 values), then on a throwaway store per
+//! BENCH_SUB_CARDINALITIES (default "10000,0"; 0: one value per click; "" skips them) of
+//! BENCH_SUB_CLICKS clicks (default BENCH_CLICKS), seeded with `trcker seed --sub-cardinality`
+//! and deleted after; BENCH_ONLY=subs runs only those (BENCH_SUB_STORES: data dirs of such
+//! stores to time instead of seeding, `card=dir` comma-separated).
 
 use std::io::Write;
 use std::path::Path;
@@ -452,6 +457,19 @@ fn main() {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| dir.path().join("data"));
 
+    // Only the sub-id stores: no main store is seeded.
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "subs") {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let http = reqwest::Client::new();
+        print_sub_rows(&sub_cardinality_stores(
+            &rt,
+            &http,
+            dir.path(),
+            clicks,
+            conversions,
+        ));
+        return;
+    }
     let seed_note = if data.join("trcker.db").exists() {
         eprintln!("bench: reusing the store in {}", data.display());
         "reused".to_string()
@@ -734,6 +752,23 @@ fn main() {
         report_rows.push((group, zone, p50(times)));
     }
 
+    // Sub-id reports over the same month of the main store (its sub1: about 10 values).
+    let mut sub_rows: Vec<SubReport> = SUB_GROUPS
+        .iter()
+        .filter(|_| !only_ledger)
+        .map(|(group, zone)| {
+            sub_report(
+                &rt,
+                &http,
+                &server.base,
+                &auth,
+                group,
+                zone,
+                (from, today),
+                "main store",
+            )
+        })
+        .collect();
     let (_, hwm_reports) = rss(pid);
     // The dashboard's pages over the same store, nothing else running.
     let page_rows = if only_ledger {
@@ -742,6 +777,15 @@ fn main() {
         pages(&rt, &server.base, &data, &http, &auth)
     };
     drop(server);
+    if !only_ledger {
+        sub_rows.extend(sub_cardinality_stores(
+            &rt,
+            &http,
+            dir.path(),
+            clicks,
+            conversions,
+        ));
+    }
     let nginx_run = if only_ledger {
         None
     } else {
@@ -827,6 +871,7 @@ fn main() {
     for (group, zone, ms) in &report_rows {
         println!("| /reports 30 days, group_by={group}, timezone={zone} | | {ms:.1} ms | | |");
     }
+    print_sub_rows(&sub_rows);
     for (name, t) in &page_rows {
         match t {
             Some((p50, max)) => println!("| page: {name} | | {p50:.1} ms | max {max:.1} ms | |"),
@@ -1194,4 +1239,268 @@ fn pages(
             (name, Some((p50(times), max)))
         })
         .collect()
+}
+
+/// Sub-id report groupings timed on every store (all over 30 days, but see `sub_report`).
+const SUB_GROUPS: [(&str, &str); 14] = [
+    ("sub1", "UTC"),
+    ("sub1", "Asia/Kolkata"),
+    ("day,sub1", "UTC"),
+    ("day,sub1", "Asia/Kolkata"),
+    ("day,sub1", "Asia/Kathmandu"),
+    ("day,sub1", "America/New_York"),
+    ("hour,sub1", "UTC"),
+    ("week,sub1", "UTC"),
+    ("month,sub1", "UTC"),
+    ("offer,sub1", "UTC"),
+    ("partner,sub1", "UTC"),
+    ("day,offer,sub1", "UTC"),
+    ("sub1,sub2", "UTC"),
+    ("offer,partner,sub1", "UTC"),
+];
+
+/// One timed sub-id report.
+struct SubReport {
+    store: String,
+    group: String,
+    zone: String,
+    range: String,
+    status: u16,
+    rows: usize,
+    bytes: usize,
+    p50: f64,
+    max: f64,
+    runs: usize,
+}
+
+fn print_sub_rows(rows: &[SubReport]) {
+    for r in rows {
+        let answer = if r.status == 200 {
+            format!("{} rows, {:.1} MB", r.rows, r.bytes as f64 / 1e6)
+        } else {
+            format!("{} (report_too_large)", r.status)
+        };
+        println!(
+            "| /reports {}, group_by={}, timezone={} ({}) | {answer} | {:.1} ms | max {:.1} ms | {} runs |",
+            r.range, r.group, r.zone, r.store, r.p50, r.max, r.runs
+        );
+    }
+}
+
+/// p50 and max of up to 20 runs after a warm-up (fewer when the answer is big: runs stop
+/// after 15 s, at least 3). A 422 (more rows than an answer holds) is timed as well: it must
+/// come fast.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the bench's context, passed as plain values"
+)]
+fn sub_report(
+    rt: &tokio::runtime::Runtime,
+    http: &reqwest::Client,
+    base: &str,
+    auth: &str,
+    group: &str,
+    zone: &str,
+    (from, to): (chrono::NaiveDate, chrono::NaiveDate),
+    store: &str,
+) -> SubReport {
+    let url = format!("{base}/api/v1/reports?from={from}&to={to}&group_by={group}&timezone={zone}");
+    let get = || {
+        rt.block_on(async {
+            let r = http
+                .get(&url)
+                .header("Authorization", auth)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            assert!(status == 200 || status == 422, "{url}: {status}");
+            (status, r.bytes().await.unwrap())
+        })
+    };
+    let (status, body) = get();
+    let rows = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["data"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let started = Instant::now();
+    let mut times = Vec::new();
+    while times.len() < 20 && (times.len() < 3 || started.elapsed().as_secs() < 15) {
+        let t = Instant::now();
+        assert!(!get().1.is_empty());
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let max = times.iter().copied().fold(0.0, f64::max);
+    SubReport {
+        store: store.to_string(),
+        group: group.to_string(),
+        zone: zone.to_string(),
+        range: format!("{} days", (to - from).num_days() + 1),
+        status,
+        rows,
+        bytes: body.len(),
+        runs: times.len(),
+        p50: p50(times),
+        max,
+    }
+}
+
+/// Wait until the server on `data` has backfilled and sealed its sub-id rollups (reports
+/// read the raw rows until then): polls `sub_state` with sqlite3 (as the writer decides:
+/// a span with no row yet starts at `first`; done when no span has an ended block left).
+fn sub_rollups_settled(data: &Path) {
+    let db = data.join("trcker.db");
+    for _ in 0..3_600 {
+        let out = Command::new("sqlite3")
+            .arg(&db)
+            .arg(
+                "WITH s(span) AS (VALUES (3600), (21600), (86400), (172800), (345600), \
+                 (691200), (1382400)), v(name, value) AS (SELECT name, value FROM sub_state) \
+                 SELECT (SELECT value FROM v WHERE name = 'backfill_next') >= \
+                 (SELECT value FROM v WHERE name = 'live_from') AND NOT EXISTS (SELECT 1 \
+                 FROM s WHERE COALESCE((SELECT value FROM v WHERE name = 'seal_' || s.span), \
+                 (SELECT value FROM v WHERE name = 'first') / s.span * s.span) + s.span \
+                 <= strftime('%s', 'now') - 5)",
+            )
+            .output();
+        match out {
+            Ok(o) if String::from_utf8_lossy(&o.stdout).trim() == "1" => return,
+            Ok(_) => std::thread::sleep(Duration::from_millis(500)),
+            Err(_) => return,
+        }
+    }
+}
+
+/// Throwaway stores of other sub1 cardinalities (BENCH_SUB_CARDINALITIES), one at a time:
+/// seeded, timed, deleted (or the stores of BENCH_SUB_STORES, timed and kept).
+fn sub_cardinality_stores(
+    rt: &tokio::runtime::Runtime,
+    http: &reqwest::Client,
+    dir: &Path,
+    clicks: u64,
+    conversions: u64,
+) -> Vec<SubReport> {
+    let list = std::env::var("BENCH_SUB_CARDINALITIES").unwrap_or_else(|_| "10000,0".into());
+    let given: Vec<(u64, std::path::PathBuf)> = std::env::var("BENCH_SUB_STORES")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|e| {
+            let (c, d) = e.split_once('=')?;
+            Some((c.trim().parse().ok()?, d.trim().into()))
+        })
+        .collect();
+    let clicks = env_or("BENCH_SUB_CLICKS", clicks);
+    let conversions = conversions.min(clicks);
+    let stores: Vec<(u64, std::path::PathBuf, bool)> = if given.is_empty() {
+        list.split(',')
+            .filter_map(|c| c.trim().parse::<u64>().ok())
+            .map(|c| (c, dir.join(format!("sub-{c}")), true))
+            .collect()
+    } else {
+        given.into_iter().map(|(c, d)| (c, d, false)).collect()
+    };
+    let mut out = Vec::new();
+    for (card, data, throwaway) in stores {
+        let name = if card == 0 {
+            "one sub1 per click".to_string()
+        } else {
+            format!("{card} sub1 values")
+        };
+        let mut note = String::new();
+        if throwaway {
+            eprintln!("bench: seeding {clicks} clicks, {name}");
+            let t = Instant::now();
+            let ok = trcker()
+                .args(["seed", "--clicks", &clicks.to_string()])
+                .args(["--conversions", &conversions.to_string()])
+                .args(["--sub-cardinality", &card.to_string()])
+                .arg("--data-dir")
+                .arg(&data)
+                .stdout(Stdio::null())
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "trcker seed failed");
+            note = format!(", seeded in {:.0} s", t.elapsed().as_secs_f64());
+        }
+        let db = data.join("trcker.db");
+        let sub_bytes = Command::new("sqlite3")
+            .arg(&db)
+            .arg(
+                "SELECT SUM(pgsize) FROM dbstat WHERE name IN ('sub_rollups', 'sub_tuples', \
+                 'sub_tuples_hash', 'sub_seals')",
+            )
+            .output()
+            .ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            });
+        let store = format!(
+            "{name}{note}, sub-id tables {}",
+            sub_bytes.map_or("n/a (no sqlite3)".into(), |b| format!(
+                "{:.2} GB",
+                b as f64 / 1e9
+            ))
+        );
+        let out_key = trcker()
+            .args(["keys", "create", "--brand", "seed", "--data-dir"])
+            .arg(&data)
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        let key = String::from_utf8(out_key.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .trim()
+            .to_string();
+        let auth = format!("Bearer {key}");
+        let server = start(&data);
+        sub_rollups_settled(&data);
+        let today = chrono::Utc::now().date_naive();
+        let month = (today - chrono::Duration::days(29), today);
+        let yesterday = today - chrono::Duration::days(1);
+        for (group, zone) in SUB_GROUPS {
+            out.push(sub_report(
+                rt,
+                http,
+                &server.base,
+                &auth,
+                group,
+                zone,
+                month,
+                &store,
+            ));
+        }
+        if card == 0 {
+            // One value per click: a month or even a day of it is more rows than an answer
+            // holds (the 422 must come fast); a day of one offer and partner is an answer.
+            for (group, zone) in [
+                ("sub1", "UTC"),
+                ("sub1", "Asia/Kolkata"),
+                ("sub1&offer_id=1", "UTC"),
+                ("sub1&offer_id=1&partner_id=1", "UTC"),
+                ("day,sub1&offer_id=1&partner_id=1", "Asia/Kolkata"),
+            ] {
+                out.push(sub_report(
+                    rt,
+                    http,
+                    &server.base,
+                    &auth,
+                    group,
+                    zone,
+                    (yesterday, yesterday),
+                    &store,
+                ));
+            }
+        }
+        drop(server);
+        if throwaway {
+            let _ = std::fs::remove_dir_all(&data);
+        }
+    }
+    out
 }

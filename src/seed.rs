@@ -32,6 +32,9 @@ pub struct Plan {
     pub partners: usize,
     /// The newest click's time; the rest spread evenly over the `days` before it.
     pub end: i64,
+    /// Distinct `sub1` values (`s0`, `s1`, ...: the visitor's number modulo this); 0: one of
+    /// its own per click (`c<n>`).
+    pub sub_cardinality: u64,
 }
 
 /// What was created.
@@ -158,6 +161,9 @@ pub fn run(
     let every = n.checked_div(plan.conversions).unwrap_or(u64::MAX).max(1);
     let (mut done, mut converted) = (0u64, 0u64);
     let mut rollups = Pending::default();
+    let mut subs = crate::store::sub_rollups::Writer::default();
+    // The seed writes the past: on a fresh store, sealing starts where its clicks do.
+    subs.start_seals_at(&conn, plan.end - plan.days.max(1) * 86_400)?;
     while done < n {
         let tx = conn.transaction()?;
         {
@@ -170,7 +176,7 @@ pub fn run(
             )?;
             let stop = (done + CHUNK).min(n);
             while done < stop {
-                let c = clicks.next(done);
+                let c = clicks.next(done, plan.sub_cardinality);
                 // The server's own layout code: a seeded click is stored as a served one is.
                 click_layout::insert(
                     &tx,
@@ -211,10 +217,12 @@ pub fn run(
                 }
             }
         }
-        rollups.flush(&tx)?;
+        rollups.flush(&tx, &mut subs)?;
         tx.commit()?;
         progress(done, converted);
     }
+    // Every block that has ended, as the server's writer would seal them between batches.
+    subs.seal_all(&mut conn, crate::domain::time::now())?;
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
     Ok(Seeded {
         brand_id: brand.id.get(),
@@ -248,7 +256,7 @@ impl SeedClick {
             partner_id: self.partner,
             currency: self.offer.currency.clone(),
             created_at: self.ts,
-            subs: Default::default(),
+            subs: [Some(self.sub1.clone()), None, None, None, None],
             ip: String::new(),
             user_agent: String::new(),
             referer: None,
@@ -287,7 +295,7 @@ impl Clicks {
     }
 
     /// The `i`-th click of the plan.
-    fn next(&mut self, i: u64) -> SeedClick {
+    fn next(&mut self, i: u64, sub_cardinality: u64) -> SeedClick {
         let ms = self.start_ms + self.span_ms * u128::from(i) / u128::from(self.total);
         let mut id = ulid::Ulid::from_parts(ms as u64, u128::from(self.rng.next()) << 16);
         if id <= self.prev {
@@ -309,7 +317,10 @@ impl Clicks {
             partner,
             ip,
             ua,
-            sub1: format!("s{}", who % 10),
+            sub1: match sub_cardinality {
+                0 => format!("c{i}"),
+                n => format!("s{}", who % n),
+            },
             is_unique,
             visitor,
         }
@@ -344,7 +355,7 @@ impl Clicks {
             currency: c.offer.currency.to_string(),
             status,
             transaction_id: None,
-            subs: Default::default(),
+            subs: [Some(c.sub1.clone()), None, None, None, None],
             occurred_at,
             created_at: occurred_at,
             reason: None,

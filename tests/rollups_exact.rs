@@ -1,7 +1,9 @@
 //! Reports read rollups; these tests hold them to aggregation over the raw tables, computed
 //! here independently, for random clicks and conversions (status changes and repeated
 //! `transaction_id`s included, and random lifecycle transitions: reversals, refused changes)
-//! in zones with +05:30, +05:45 and DST offsets.
+//! in zones with +05:30, +05:45 and DST offsets. Sub-id reports too, read from the sub-id
+//! rollups while their blocks are sealed and late deltas reach sealed blocks, and while their
+//! backfill runs beside live writes.
 
 use std::collections::BTreeMap;
 
@@ -27,7 +29,7 @@ fn when() -> impl Strategy<Value = i64> {
 }
 
 const ZONES: [&str; 4] = ["UTC", "Asia/Kolkata", "Asia/Kathmandu", "America/New_York"];
-const GROUPS: [&str; 10] = [
+const GROUPS: [&str; 20] = [
     "day",
     "hour",
     "week",
@@ -38,6 +40,16 @@ const GROUPS: [&str; 10] = [
     "hour,partner",
     "offer,partner,month",
     "day,sub1",
+    "sub1",
+    "sub2",
+    "sub1,sub2",
+    "hour,sub1",
+    "week,sub2",
+    "month,sub1",
+    "offer,sub1",
+    "partner,sub1",
+    "day,offer,sub1",
+    "partner,sub1,sub2",
 ];
 
 #[derive(Debug, Clone)]
@@ -48,6 +60,7 @@ enum Op {
         at: i64,
         visitor: u8,
         sub1: Option<u8>,
+        sub2: Option<u8>,
     },
     Conversion {
         /// Some: credit the n-th click made so far (mod); None: offer and partner directly.
@@ -85,8 +98,11 @@ fn may_become(from: &str, to: &str) -> bool {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..3usize, 0..3usize, when(), 0..4u8, proptest::option::of(0..3u8)).prop_map(
-            |(offer, partner, at, visitor, sub1)| Op::Click { offer, partner, at, visitor, sub1 }
+        4 => (0..3usize, 0..3usize, when(), 0..4u8, proptest::option::of(0..3u8),
+              proptest::option::of(0..2u8)).prop_map(
+            |(offer, partner, at, visitor, sub1, sub2)| Op::Click {
+                offer, partner, at, visitor, sub1, sub2
+            }
         ),
         3 => (proptest::option::of(0..1000usize), 0..3usize, 0..3usize, when(), 0..50_000u32,
               0..3usize, proptest::option::of(0..6u8)).prop_map(
@@ -108,10 +124,31 @@ struct App<E> {
     brand_id: i64,
 }
 
-async fn setup(dir: &std::path::Path) -> App<impl Endpoint> {
+/// `mode` 0: a fresh store (the past the ops write is before where sealing starts, so it
+/// stays in 15-minute rows); 1: sealing starts before the ops' times, so the writer seals
+/// blocks between the ops and later ops reach sealed blocks as late deltas; 2: as after the
+/// migration of a store with rows: a backfill from before the ops' times runs beside them
+/// (every delta it hasn't reached yet is left to it), then sealing.
+async fn setup_with(dir: &std::path::Path, mode: u8) -> App<impl Endpoint> {
     let key = trcker::admin_cli::create_key(dir, "prop", "test")
         .unwrap()
         .key;
+    if mode > 0 {
+        let conn = rusqlite::Connection::open(dir.join("trcker.db")).unwrap();
+        let start = (T0 - 86_400).div_euclid(16 * 86_400) * 16 * 86_400;
+        conn.execute(
+            "UPDATE sub_state SET value = ?1 WHERE name = 'first'",
+            [start],
+        )
+        .unwrap();
+        if mode == 2 {
+            conn.execute(
+                "UPDATE sub_state SET value = ?1 WHERE name = 'backfill_next'",
+                [start],
+            )
+            .unwrap();
+        }
+    }
     let state = common::state_in(dir, |c| c.rate_limit = 1_000_000);
     let cli = common::client(&state);
     let auth = format!("Bearer {key}");
@@ -186,6 +223,7 @@ async fn apply<E: Endpoint>(app: &App<E>, ops: &[Op]) {
                 at,
                 visitor,
                 sub1,
+                sub2,
             } => {
                 // Through the writer, as the redirect handler does, but at a chosen time.
                 let id = ulid::Ulid::new().to_string();
@@ -196,7 +234,13 @@ async fn apply<E: Endpoint>(app: &App<E>, ops: &[Op]) {
                     partner_id: app.partners[*partner],
                     currency: if *offer == 1 { "EUR" } else { "USD" }.into(),
                     created_at: *at,
-                    subs: [sub1.map(|s| format!("s{s}")), None, None, None, None],
+                    subs: [
+                        sub1.map(|s| format!("s{s}")),
+                        sub2.map(|s| format!("t{s}")),
+                        None,
+                        None,
+                        None,
+                    ],
                     ip: format!("10.0.0.{visitor}"),
                     user_agent: "prop".into(),
                     referer: None,
@@ -324,11 +368,12 @@ struct M {
     payout: i64,
 }
 
-/// (time label, offer, partner, sub1, currency)
+/// (time label, offer, partner, sub1, sub2, currency)
 type GroupKey = (
     Option<String>,
     Option<i64>,
     Option<i64>,
+    Option<String>,
     Option<String>,
     String,
 );
@@ -370,12 +415,14 @@ fn expected(
         .iter()
         .find(|p| ["hour", "day", "week", "month"].contains(p))
         .copied();
-    let key = |ts: i64, offer: i64, partner: i64, sub1: Option<String>, cur: String| -> GroupKey {
+    let key = |ts: i64, offer: i64, partner: i64, subs: [Option<String>; 2], cur: String| {
+        let [sub1, sub2] = subs;
         (
             grain.map(|g| label(g, ts, tz)),
             parts.contains(&"offer").then_some(offer),
             parts.contains(&"partner").then_some(partner),
             if parts.contains(&"sub1") { sub1 } else { None },
+            if parts.contains(&"sub2") { sub2 } else { None },
             cur,
         )
     };
@@ -384,7 +431,7 @@ fn expected(
     let mut add = |k: GroupKey, m: M| {
         for g in [
             groups.entry(k.clone()).or_default(),
-            totals.entry(k.4).or_default(),
+            totals.entry(k.5).or_default(),
         ] {
             g.clicks += m.clicks;
             g.unique += m.unique;
@@ -398,8 +445,8 @@ fn expected(
     };
     let mut s = conn
         .prepare(
-            "SELECT c.created_at, c.offer_id, c.partner_id, c.sub1, o.currency, c.is_unique
-             FROM clicks c JOIN offers o ON o.id = c.offer_id",
+            "SELECT c.created_at, c.offer_id, c.partner_id, c.sub1, o.currency, c.is_unique,
+             c.sub2 FROM clicks c JOIN offers o ON o.id = c.offer_id",
         )
         .unwrap();
     let mut rows = s.query([]).unwrap();
@@ -421,7 +468,7 @@ fn expected(
                 ts,
                 r.get(1).unwrap(),
                 r.get(2).unwrap(),
-                r.get(3).unwrap(),
+                [r.get(3).unwrap(), r.get(6).unwrap()],
                 r.get(4).unwrap(),
             ),
             m,
@@ -430,7 +477,7 @@ fn expected(
     let mut s = conn
         .prepare(
             "SELECT occurred_at, offer_id, partner_id, sub1, currency, status, amount_minor,
-             payout_minor FROM conversions",
+             payout_minor, sub2 FROM conversions",
         )
         .unwrap();
     let mut rows = s.query([]).unwrap();
@@ -462,7 +509,7 @@ fn expected(
                 ts,
                 r.get(1).unwrap(),
                 r.get(2).unwrap(),
-                r.get(3).unwrap(),
+                [r.get(3).unwrap(), r.get(8).unwrap()],
                 r.get(4).unwrap(),
             ),
             m,
@@ -533,6 +580,7 @@ async fn check_filtered<E: Endpoint>(
             row["offer_id"].as_i64(),
             row["partner_id"].as_i64(),
             row["sub1"].as_str().map(String::from),
+            row["sub2"].as_str().map(String::from),
             row["currency"].as_str().unwrap().to_string(),
         );
         let m = metrics(row);
@@ -577,9 +625,41 @@ async fn check_all<E: Endpoint>(app: &App<E>, ranges: &[(String, String)]) {
             let (o, p) = (app.offers[0], app.partners[app.partners.len() - 1]);
             for filter in [(Some(o), None), (None, Some(p)), (Some(o), Some(p))] {
                 check_filtered(app, "day,partner", zone, from, to, filter).await;
+                check_filtered(app, "day,sub1", zone, from, to, filter).await;
+                check_filtered(app, "sub1,sub2", zone, from, to, filter).await;
             }
         }
     }
+}
+
+/// Wait until the writer has backfilled the sub-id rollups and sealed every ended block.
+async fn settled<E: Endpoint>(app: &App<E>) {
+    const DAY: i64 = 86_400;
+    let spans = [3_600, 21_600, DAY, 2 * DAY, 4 * DAY, 8 * DAY, 16 * DAY];
+    for _ in 0..600 {
+        let state: BTreeMap<String, i64> = {
+            let conn = app.state.pool.get().unwrap();
+            let mut s = conn.prepare("SELECT name, value FROM sub_state").unwrap();
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let now = Utc::now().timestamp();
+        // A span without a row starts at `first`; its next block must not have ended.
+        let sealed = spans.iter().all(|s| {
+            let next = state
+                .get(&format!("seal_{s}"))
+                .copied()
+                .unwrap_or(state["first"].div_euclid(*s) * s);
+            next + s > now - 5
+        });
+        if state["backfill_next"] >= state["live_from"] && sealed {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the sub-id rollups did not settle");
 }
 
 fn date(base: i64, offset_days: i64) -> String {
@@ -599,12 +679,18 @@ proptest! {
         a in 0..16i64,
         len in 0..4i64,
         autumn in any::<bool>(),
+        mode in 0..3u8,
+        settle in any::<bool>(),
     ) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let dir = tempfile::tempdir().unwrap();
-            let app = setup(dir.path()).await;
+            let app = setup_with(dir.path(), mode).await;
             apply(&app, &ops).await;
+            if settle {
+                // Else the reports run while the writer may still be sealing or backfilling.
+                settled(&app).await;
+            }
             let (base, dst_day) = if autumn { (T1, "2026-11-01") } else { (T0, "2026-03-08") };
             let ranges = [
                 (date(T0, -1), date(T0, 16)),
@@ -684,6 +770,16 @@ async fn migration_backfills_rollups_from_raw_rows() {
         .query_row("SELECT COUNT(*) FROM rollups", [], |r| r.get(0))
         .unwrap();
     assert!(n > 0, "the migration filled the rollups");
+    // Sub-id reports read the raw rows until the backfill has run, the rollups after it.
+    check(
+        &app,
+        "day,sub1",
+        "Asia/Kolkata",
+        &date(T0, -1),
+        &date(T0, 12),
+    )
+    .await;
+    settled(&app).await;
     check_all(
         &app,
         &[(date(T0, -1), date(T0, 12)), (date(T0, 3), date(T0, 4))],
@@ -708,6 +804,7 @@ async fn seeded_store_reports_equal_raw_aggregation() {
         offers: 3,
         partners: 4,
         end: now,
+        sub_cardinality: 10,
     };
     let mut progress = 0;
     let seeded = trcker::seed::run(dir.path(), &plan, |c, _| progress = c).unwrap();
@@ -739,7 +836,16 @@ async fn seeded_store_reports_equal_raw_aggregation() {
     assert_eq!((clicks, conversions), (3_000, 200));
     let range = (date(now, -31), date(now, 1));
     for zone in ZONES {
-        for g in ["day", "offer", "day,partner", "sub1"] {
+        for g in [
+            "day",
+            "offer",
+            "day,partner",
+            "sub1",
+            "day,sub1",
+            "hour,sub1",
+            "offer,sub1",
+            "week,partner,sub1",
+        ] {
             check(&app, g, zone, &range.0, &range.1).await;
         }
     }

@@ -174,6 +174,10 @@ pub struct SeedArgs {
     /// Partners to create
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub partners: usize,
+    /// Distinct sub1 values the clicks and their conversions carry (s0, s1, ...); 0: a value
+    /// of its own per click
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub sub_cardinality: u64,
     #[command(flatten)]
     pub data_dir: DataDirArg,
 }

@@ -17,6 +17,7 @@ pub fn seed(args: super::SeedArgs) -> anyhow::Result<()> {
         offers: args.offers.clamp(1, 1000),
         partners: args.partners.clamp(1, 10_000),
         end: crate::domain::time::now(),
+        sub_cardinality: args.sub_cardinality,
     };
     let started = std::time::Instant::now();
     let seeded = crate::seed::run(&dir, &plan, |clicks, conversions| {

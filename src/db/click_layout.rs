@@ -91,6 +91,40 @@ pub fn insert(conn: &Connection, texts: &mut Texts, c: &Parts) -> rusqlite::Resu
     Ok(())
 }
 
+/// What the sub-id rollups need of a stored click.
+pub struct ForSubs {
+    pub created_at: i64,
+    pub offer_id: i64,
+    pub partner_id: i64,
+    pub is_unique: bool,
+    pub subs: [Option<String>; 5],
+}
+
+/// Every click of `brand_id` with `from <= created_at < to`, in time order (the key's order).
+pub fn each_for_subs(
+    conn: &Connection,
+    brand_id: i64,
+    from: i64,
+    to: i64,
+    mut f: impl FnMut(ForSubs),
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT created_at, offer_id, partner_id, is_unique, sub1, sub2, sub3, sub4, sub5
+         FROM clicks WHERE brand_id = ?1 AND created_at >= ?2 AND created_at < ?3",
+    )?;
+    let mut rows = stmt.query(params![brand_id, from, to])?;
+    while let Some(r) = rows.next()? {
+        f(ForSubs {
+            created_at: r.get(0)?,
+            offer_id: r.get(1)?,
+            partner_id: r.get(2)?,
+            is_unique: r.get(3)?,
+            subs: [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
+        });
+    }
+    Ok(())
+}
+
 /// The store's key of `domain::click::visitor` (made by migration 0011).
 pub fn visitor_key(conn: &Connection) -> rusqlite::Result<[u8; 16]> {
     let v: Vec<u8> = conn.query_row(

@@ -38,6 +38,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
         PLAIN_CHECKS,
         include_str!("migrations/0012_plain_checks.sql"),
     ),
+    // Only the tables and where the backfill starts: the writer sums the raw rows already
+    // there in small steps between its batches (`store::sub_rollups::Writer::step`).
+    (
+        "0013_sub_rollups",
+        include_str!("migrations/0013_sub_rollups.sql"),
+    ),
 ];
 
 /// Edits the schema text: see its file.

@@ -23,7 +23,21 @@ pub fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     // First: switching a new file to WAL takes a lock that the pool's other connections,
     // opening at the same moment, must wait for rather than fail on.
     conn.busy_timeout(Duration::from_secs(5))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // Opened while another process is switching the new file to WAL, or checkpointing and
+    // removing the WAL as its last connection closes, this can answer "database is locked"
+    // at once, without the busy handler: retry for as long as the handler would wait.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            r => break r?,
+        }
+    }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     Ok(())

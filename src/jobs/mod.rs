@@ -117,7 +117,12 @@ pub async fn prune_clicks(writer: &Writer, pool: &Pool, before: i64) -> anyhow::
             }
             let full = ids.len() == RETENTION_BATCH as usize;
             deleted += writer
-                .run(move |conn, _| clicks::delete_expired(conn, brand, &ids, before))
+                .run(move |conn, _| {
+                    // Not a click the sub-id rollups' backfill has yet to sum: it would be
+                    // missing from them for good (the rollups keep what was deleted).
+                    let before = before.min(crate::store::sub_rollups::summed_before(conn)?);
+                    clicks::delete_expired(conn, brand, &ids, before)
+                })
                 .await?;
             if !full {
                 break;

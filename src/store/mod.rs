@@ -17,6 +17,7 @@ pub mod reports;
 pub mod rollups;
 pub mod sessions;
 pub mod statements;
+pub mod sub_rollups;
 
 /// What the store can fail with; the HTTP layers map it to their own errors.
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,7 @@
 //! Every IANA zone's offset is a multiple of 15 minutes, so 15-minute buckets re-bucket exactly
 //! into any zone's hours, days, weeks and months. Reports grouped only by time, offer and
 //! partner read the rollups (a few thousand rows for a month); grouping by sub1..sub5 reads
-//! the raw rows, since rollups do not keep sub ids.
+//! the sub-id rollups (`sub_rollups`), or the raw rows until their backfill has finished.
 
 use crate::domain::ids::BrandId;
 use rusqlite::{Connection, params, params_from_iter, types::Value};
@@ -60,6 +60,18 @@ fn key(r: &rusqlite::Row) -> rusqlite::Result<Key> {
 
 /// The report `r` asks for, over brand `brand_id`'s data: what `/reports` and the dashboard show.
 pub fn report(conn: &Connection, brand_id: BrandId, r: &ReportRequest) -> StoreResult<Report> {
+    Ok(report_bounded(conn, brand_id, r, usize::MAX)?.unwrap_or_else(|_| build(None, Vec::new())))
+}
+
+/// As `report`, but a report of more than `max_rows` groups may stop early:
+/// `Err(at least how many)`. The caller still checks the built rows (empty time buckets
+/// add rows of their own).
+pub fn report_bounded(
+    conn: &Connection,
+    brand_id: BrandId,
+    r: &ReportRequest,
+    max_rows: usize,
+) -> StoreResult<Result<Report, usize>> {
     let buckets = r.buckets();
     let q = Query {
         brand_id,
@@ -70,21 +82,31 @@ pub fn report(conn: &Connection, brand_id: BrandId, r: &ReportRequest) -> StoreR
         dims: r.group.dims,
         cuts: buckets.as_ref().map(TimeBuckets::cuts).unwrap_or_default(),
     };
-    Ok(build(buckets, source_rows(conn, &q)?))
+    Ok(source_rows(conn, &q, max_rows)?.map(|rows| build(buckets, rows)))
 }
 
 /// Source rows of the range: from the rollups when they can answer exactly, else raw rows.
-pub fn source_rows(conn: &Connection, q: &Query) -> StoreResult<Vec<(Key, Metrics)>> {
+/// `Err(n)`: more than `max_groups` groups (at least `n`), found before reading everything.
+pub fn source_rows(
+    conn: &Connection,
+    q: &Query,
+    max_groups: usize,
+) -> StoreResult<Result<Vec<(Key, Metrics)>, usize>> {
     let aligned = |t: i64| t.rem_euclid(BUCKET_SECS) == 0;
-    let rollups_can = !q.dims.subs.iter().any(|s| *s)
-        && aligned(q.from)
-        && aligned(q.to + 1)
-        && q.cuts.iter().all(|c| aligned(*c));
-    if rollups_can {
-        rollup_rows(conn, q)
-    } else {
-        raw_rows(conn, q)
+    let rollups_can = aligned(q.from) && aligned(q.to + 1) && q.cuts.iter().all(|c| aligned(*c));
+    if !rollups_can {
+        return raw_rows(conn, q).map(Ok);
     }
+    if !q.dims.subs.iter().any(|s| *s) {
+        return rollup_rows(conn, q).map(Ok);
+    }
+    Ok(
+        match super::sub_rollups::source_rows(conn, q, max_groups)? {
+            Some(super::sub_rollups::Answer::Rows(rows)) => Ok(rows),
+            Some(super::sub_rollups::Answer::TooLarge(n)) => Err(n),
+            None => Ok(raw_rows(conn, q)?),
+        },
+    )
 }
 
 /// Read the rollups, covering each report bucket with the longest spans that fit in it.

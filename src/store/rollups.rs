@@ -35,6 +35,8 @@ struct Key {
 #[derive(Debug, Default)]
 pub struct Pending {
     deltas: HashMap<Key, Metrics>,
+    /// The same deltas per sub-id tuple (`sub_rollups`).
+    subs: super::sub_rollups::Deltas,
 }
 
 /// What one conversion in its current status contributes to a bucket.
@@ -97,6 +99,17 @@ impl Pending {
             unique_clicks: i64::from(c.is_unique),
             ..Metrics::default()
         };
+        self.subs.add(
+            super::sub_rollups::Tuple {
+                brand_id: c.brand_id.get(),
+                currency: c.currency.clone(),
+                subs: c.subs.clone(),
+            },
+            c.offer_id,
+            c.partner_id,
+            c.created_at,
+            &m,
+        );
         self.add(
             c.brand_id,
             c.offer_id,
@@ -111,6 +124,17 @@ impl Pending {
     pub fn conversion(&mut self, c: &Conversion, sign: i64) {
         let m = conversion_metrics(c).scaled(sign);
         let currency: Arc<str> = Arc::from(c.currency.as_str());
+        self.subs.add(
+            super::sub_rollups::Tuple {
+                brand_id: c.brand_id.get(),
+                currency: currency.clone(),
+                subs: c.subs.clone(),
+            },
+            c.offer_id,
+            c.partner_id,
+            c.occurred_at,
+            &m,
+        );
         self.add(
             c.brand_id,
             c.offer_id,
@@ -126,14 +150,21 @@ impl Pending {
         for (k, m) in other.deltas {
             self.deltas.entry(k).or_default().add(&m);
         }
+        self.subs.merge(other.subs);
     }
 
     pub fn is_empty(&self) -> bool {
-        self.deltas.is_empty()
+        self.deltas.is_empty() && self.subs.is_empty()
     }
 
-    /// Write every delta (an upsert each) and forget them.
-    pub fn flush(&mut self, conn: &Connection) -> StoreResult<()> {
+    /// Write every delta (an upsert each) and forget them; the sub-id deltas through `subs`,
+    /// the writer's dictionary cache and seal state.
+    pub fn flush(
+        &mut self,
+        conn: &Connection,
+        subs: &mut super::sub_rollups::Writer,
+    ) -> StoreResult<()> {
+        subs.flush(conn, &mut self.subs)?;
         if self.deltas.is_empty() {
             return Ok(());
         }

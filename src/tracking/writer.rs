@@ -23,6 +23,7 @@ use crate::store::clicks;
 use crate::store::conversions::{self, Change};
 use crate::store::lookups::Lookups;
 use crate::store::rollups::Pending;
+use crate::store::sub_rollups;
 use crate::store::{StoreError, StoreResult};
 
 const MAX_BATCH: usize = 2048;
@@ -451,9 +452,24 @@ fn run(
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     // User agents and referers seen lately and their dictionary ids: most clicks look none up.
     let mut texts = clicks::Texts::default();
+    // Sub-id tuples seen lately, and the sub-id rollups' backfill and sealing.
+    let mut subs = sub_rollups::Writer::default();
     let mut stopping = false;
     while !stopping {
-        match rx.blocking_recv() {
+        let msg = match rx.try_recv() {
+            Ok(m) => Some(m),
+            Err(mpsc::error::TryRecvError::Empty) => {
+                // Idle: background work (backfill, sealing) one small step at a time, each
+                // followed by a look at the queue.
+                if status.failed().is_none() && subs.has_work(&conn, crate::domain::time::now()) {
+                    background(&mut conn, &mut subs);
+                    continue;
+                }
+                rx.blocking_recv()
+            }
+            Err(mpsc::error::TryRecvError::Disconnected) => None,
+        };
+        match msg {
             Some(Msg::Job(j)) => batch.push(j),
             Some(Msg::Stop) | None => stopping = true,
         }
@@ -462,7 +478,13 @@ fn run(
         stopping |= !drain(&mut rx, &mut batch);
         metrics.set_queue_depth(rx.len());
         if !batch.is_empty() {
-            commit_batch(&mut conn, &mut texts, &mut batch, status, metrics, answers);
+            commit_batch(
+                &mut conn, &mut texts, &mut subs, &mut batch, status, metrics, answers,
+            );
+        }
+        // Under load, background steps still move, at most about a quarter of the writer's time.
+        if !stopping && status.failed().is_none() && subs.due(&conn, crate::domain::time::now()) {
+            background(&mut conn, &mut subs);
         }
     }
     // Anything that raced in after Stop is still answered.
@@ -471,7 +493,17 @@ fn run(
         batch.push(j);
     }
     if !batch.is_empty() {
-        commit_batch(&mut conn, &mut texts, &mut batch, status, metrics, answers);
+        commit_batch(
+            &mut conn, &mut texts, &mut subs, &mut batch, status, metrics, answers,
+        );
+    }
+}
+
+/// One step of the sub-id rollups' background work; a failure is logged and retried later
+/// (the step rolled back; until then sub-id reports read what was done so far, still exact).
+fn background(conn: &mut Connection, subs: &mut sub_rollups::Writer) {
+    if let Err(e) = subs.step(conn, crate::domain::time::now()) {
+        tracing::error!(error = %e, "sub-id rollups step failed");
     }
 }
 
@@ -613,6 +645,7 @@ impl From<rusqlite::Error> for Rewrite {
 fn write_batch(
     conn: &mut Connection,
     texts: &mut clicks::Texts,
+    subs: &mut sub_rollups::Writer,
     batch: &mut [Job],
     guarded: bool,
 ) -> Result<(), Rewrite> {
@@ -652,7 +685,7 @@ fn write_batch(
     }
     // The cap use and the rollups commit with the rows they count, or not at all.
     lookups.finish(&tx).map_err(store_to_db)?;
-    rollups.flush(&tx).map_err(store_to_db)?;
+    rollups.flush(&tx, subs).map_err(store_to_db)?;
     tx.commit()?;
     Ok(())
 }
@@ -667,6 +700,7 @@ fn store_to_db(e: StoreError) -> rusqlite::Error {
 fn commit_batch(
     conn: &mut Connection,
     texts: &mut clicks::Texts,
+    subs: &mut sub_rollups::Writer,
     batch: &mut Vec<Job>,
     status: &Status,
     metrics: &Metrics,
@@ -680,14 +714,15 @@ fn commit_batch(
     // so any order is one they could have come in: postbacks go first, and the ops that
     // can't be run twice (closures) only once the postbacks are written for good.
     batch.sort_by_key(|j| !matches!(j, Job::Conversion { .. }));
-    let result = match write_batch(conn, texts, batch, false) {
+    let result = match write_batch(conn, texts, subs, batch, false) {
         Err(Rewrite::Guarded) => {
             // The rolled-back attempt's new dictionary ids are gone with it.
             texts.forget();
+            subs.forget();
             tracing::warn!(
                 "a postback failed after writing: the batch is written again with a savepoint per op"
             );
-            write_batch(conn, texts, batch, true)
+            write_batch(conn, texts, subs, batch, true)
         }
         r => r,
     };
@@ -726,6 +761,7 @@ fn commit_batch(
         Err(e) => {
             // Nothing of this batch is on disk, nor are the dictionary ids it made.
             texts.forget();
+            subs.forget();
             tracing::error!(error = %e, rows = batch.len(), "batch commit failed");
             status.committed(false);
             refuse(batch);
@@ -808,6 +844,7 @@ mod tests {
         commit_batch(
             conn,
             &mut texts,
+            &mut sub_rollups::Writer::default(),
             &mut batch,
             &status,
             &Metrics::new(None),

@@ -241,6 +241,7 @@ async fn conversions_csv_streams_every_match_past_one_batch() {
         offers: 2,
         partners: 2,
         end: chrono::Utc::now().timestamp(),
+        sub_cardinality: 10,
     };
     let seeded = trcker::seed::run(dir.path(), &plan, |_, _| {}).unwrap();
     assert_eq!(seeded.conversions, 2_500);
@@ -437,6 +438,7 @@ async fn clicks_csv_streams_every_match_past_one_batch_as_one_request() {
         offers: 2,
         partners: 2,
         end: chrono::Utc::now().timestamp(),
+        sub_cardinality: 10,
     };
     let seeded = trcker::seed::run(dir.path(), &plan, |_, _| {}).unwrap();
     assert_eq!(seeded.clicks, 2_600);
