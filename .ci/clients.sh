@@ -11,7 +11,8 @@ WORK=$(mktemp -d)
 DATA="$WORK/data"
 mkdir "$DATA"
 PID=
-trap 'if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
+# Wait for the server to stop before removing its dir (it writes there while it stops).
+trap 'if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
 
 # Output of a generator, less the lines it prints on a clean run; anything left fails.
 fail_on_output() {

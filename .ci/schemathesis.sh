@@ -12,7 +12,9 @@ DATA=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$BIN" serve --addr "127.0.0.1:$PORT" --data-dir "$DATA" --rate-limit 1000000 >"$DATA/server.log" 2>&1 &
 PID=$!
-trap 'kill $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
+# Wait for the server to stop before removing its dir: it still writes there while it stops
+# (the unique window, a last checkpoint), and rm then failed with "Directory not empty".
+trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
 
 KEY=$("$BIN" keys create --brand "Fuzz Brand" --name schemathesis --data-dir "$DATA" 2>/dev/null | tail -n1)
 BASE="http://127.0.0.1:$PORT"
