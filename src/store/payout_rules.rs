@@ -128,13 +128,7 @@ pub fn in_force(
     partner_id: i64,
     at: i64,
 ) -> StoreResult<Vec<PayoutRule>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM payout_rules WHERE brand_id = ?1 AND partner_id = ?2
-         AND (offer_id IS NULL OR offer_id = ?3) AND starts_at <= ?4
-         AND (ends_at IS NULL OR ends_at > ?4)"
-    ))?;
-    let rows = stmt
-        .query_map(params![brand_id, partner_id, offer_id, at], row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    let mut rules = of_pair(conn, brand_id, offer_id, partner_id)?;
+    rules.retain(|r| r.applies_at(at));
+    Ok(rules)
 }
