@@ -41,11 +41,17 @@ pub struct Pending {
 
 /// What one conversion in its current status contributes to a bucket.
 pub fn conversion_metrics(c: &Conversion) -> Metrics {
-    match c.status {
+    status_metrics(c.status, c.amount.map(|a| a.0), c.payout.0)
+}
+
+/// What one conversion in `status`, of `amount` and `payout` (minor units), contributes to a
+/// bucket: the one definition the rollups and the sub-id rollups share.
+pub fn status_metrics(status: ConversionStatus, amount: Option<i64>, payout: i64) -> Metrics {
+    match status {
         ConversionStatus::Approved => Metrics {
             conversions: 1,
-            revenue: c.amount.map_or(0, |a| a.0),
-            payout: c.payout.0,
+            revenue: amount.unwrap_or(0),
+            payout,
             ..Metrics::default()
         },
         ConversionStatus::Pending => Metrics {

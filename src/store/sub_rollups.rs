@@ -489,7 +489,7 @@ impl Writer {
             while let Some(r) = rows.next()? {
                 read += 1;
                 let status: ConversionStatus = r.get(4)?;
-                let m = status_metrics(status, r.get(5)?, r.get(6)?);
+                let m = super::rollups::status_metrics(status, r.get(5)?, r.get(6)?);
                 let ts: i64 = r.get(0)?;
                 let key = DeltaKey {
                     quarter: ts.div_euclid(BUCKET_SECS) * BUCKET_SECS,
@@ -603,30 +603,6 @@ pub fn summed_before(conn: &Connection) -> StoreResult<i64> {
         (Some(next), Some(live)) if next < live => next,
         _ => i64::MAX,
     })
-}
-
-/// What one conversion in `status` contributes (as `rollups::conversion_metrics`).
-fn status_metrics(status: ConversionStatus, amount: Option<i64>, payout: i64) -> Metrics {
-    match status {
-        ConversionStatus::Approved => Metrics {
-            conversions: 1,
-            revenue: amount.unwrap_or(0),
-            payout,
-            ..Metrics::default()
-        },
-        ConversionStatus::Pending => Metrics {
-            pending_conversions: 1,
-            ..Metrics::default()
-        },
-        ConversionStatus::Rejected => Metrics {
-            rejected_conversions: 1,
-            ..Metrics::default()
-        },
-        ConversionStatus::Reversed => Metrics {
-            reversed_conversions: 1,
-            ..Metrics::default()
-        },
-    }
 }
 
 fn upsert(
