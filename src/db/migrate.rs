@@ -44,6 +44,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0013_sub_rollups",
         include_str!("migrations/0013_sub_rollups.sql"),
     ),
+    (
+        "0014_sub_rollup_levels",
+        include_str!("migrations/0014_sub_rollup_levels.sql"),
+    ),
 ];
 
 /// Edits the schema text: see its file.
@@ -68,7 +72,7 @@ pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
 }
 
 /// Apply the migrations up to schema version `target`.
-fn migrate_to(conn: &mut Connection, target: usize) -> anyhow::Result<()> {
+pub(crate) fn migrate_to(conn: &mut Connection, target: usize) -> anyhow::Result<()> {
     let current = schema_version(conn)?;
     if current > MIGRATIONS.len() {
         anyhow::bail!(

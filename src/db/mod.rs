@@ -3,7 +3,7 @@
 pub mod click_layout;
 mod compact_clicks;
 pub mod files;
-mod migrate;
+pub(crate) mod migrate;
 
 use std::path::Path;
 use std::time::Duration;

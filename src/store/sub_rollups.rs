@@ -4,9 +4,10 @@
 //! - `sub_tuples` holds each (brand, currency, sub1..sub5) once; rollup rows carry its id, so
 //!   they are integers only, and a report aggregates on integer keys and resolves to text only
 //!   the tuples of its output groups (grouping by `sub1` alone merges tuples after that).
-//! - The writer adds every delta to the 15-minute rows of two levels: 0 sums every offer and
-//!   partner (a report that neither groups nor filters by them), 1 keeps them. Two upserts a
-//!   click at most, fewer when a batch holds clicks of the same tuple.
+//! - The writer adds every delta to the 15-minute rows of four levels (`LEVELS`): 0 sums every
+//!   offer and partner (a report that neither groups nor filters by them), 1 keeps both, 2 only
+//!   the offer, 3 only the partner. Four upserts a click at most, fewer when a batch holds
+//!   clicks of the same tuple.
 //! - Longer blocks (1 h, 6 h, 1 day and aligned 2, 4, 8, 16 days, so a month is a handful of
 //!   blocks) are sealed once they have ended, summed from the best shorter blocks, one block a
 //!   step between the writer's batches. A block is written only where it compresses (fewer
@@ -40,6 +41,23 @@ pub const SPANS: [i64; 8] = [16 * DAY, 8 * DAY, 4 * DAY, 2 * DAY, DAY, 21_600, 3
 
 /// The sealed spans, shortest first: each is summed from the ones before it.
 const SEALED: [i64; 7] = [3_600, 21_600, DAY, 2 * DAY, 4 * DAY, 8 * DAY, 16 * DAY];
+
+/// The levels, by what a row keeps of offer and partner (the other is 0): 0 neither, 1 both,
+/// 2 the offer, 3 the partner. A report reads the one level that keeps what it groups or
+/// filters by and nothing more: with 10,000 sub values over 5 offers and 20 partners, level 1
+/// holds a million (offer, partner, tuple) keys and no block of it compresses, while level 2
+/// holds 50,000 and a day of them is one row per key.
+const LEVELS: [i64; 4] = [0, 1, 2, 3];
+
+/// The level a report reads: see `LEVELS`.
+fn level_for(offer: bool, partner: bool) -> i64 {
+    match (offer, partner) {
+        (false, false) => 0,
+        (true, true) => 1,
+        (true, false) => 2,
+        (false, true) => 3,
+    }
+}
 
 /// A block is written only when it has at most this share of the rows it sums.
 const COMPRESS: f64 = 0.8;
@@ -346,10 +364,16 @@ impl Writer {
             }
             let t = self.tuples.id(conn, &k.tuple)?;
             let b = k.tuple.brand_id;
-            rows.entry((b, 0, k.quarter, 0, 0, t)).or_default().add(&m);
-            rows.entry((b, 1, k.quarter, k.offer_id, k.partner_id, t))
-                .or_default()
-                .add(&m);
+            for (level, offer, partner) in [
+                (0, 0, 0),
+                (1, k.offer_id, k.partner_id),
+                (2, k.offer_id, 0),
+                (3, 0, k.partner_id),
+            ] {
+                rows.entry((b, level, k.quarter, offer, partner, t))
+                    .or_default()
+                    .add(&m);
+            }
         }
         let mut rows: Vec<(RowKey, Metrics)> = rows.into_iter().collect();
         // In key order: a big flush (seed, backfill) appends instead of scattering.
@@ -732,7 +756,11 @@ fn seal_block(
         .collect::<Result<_, _>>()?;
     let mut added = Vec::new();
     for brand in brands {
-        for level in [0, 1] {
+        for level in LEVELS {
+            if sealed.contains(&(brand, level, span, b)) {
+                // Already written (0014 walks every span again for the levels it added).
+                continue;
+            }
             let mut runs = Vec::new();
             let is_sealed = |s: i64, t: i64| s < span && sealed.contains(&(brand, level, s, t));
             cover(b, b + span, &is_sealed, &mut runs);
@@ -813,8 +841,10 @@ pub fn source_rows(conn: &Connection, q: &Query, max_groups: usize) -> StoreResu
         _ => return Ok(None),
     }
     let brand = q.brand_id.get();
-    let level =
-        i64::from(q.dims.offer || q.dims.partner || q.offer_id.is_some() || q.partner_id.is_some());
+    let level = level_for(
+        q.dims.offer || q.offer_id.is_some(),
+        q.dims.partner || q.partner_id.is_some(),
+    );
     let mut edges: Vec<i64> = Vec::with_capacity(q.cuts.len() + 2);
     edges.push(q.from);
     edges.extend(q.cuts.iter().copied().filter(|c| *c > q.from && *c <= q.to));
@@ -987,6 +1017,152 @@ fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (level, span, bucket, offer, partner, tuple) → clicks, of every row.
+    fn all_rows(
+        conn: &Connection,
+    ) -> std::collections::BTreeMap<(i64, i64, i64, i64, i64, i64), i64> {
+        let mut stmt = conn
+            .prepare(
+                "SELECT level, span, bucket, offer_id, partner_id, tuple_id, clicks FROM sub_rollups",
+            )
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok((
+                (
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ),
+                r.get(6)?,
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
+    /// A store that 0013 left with levels 0 and 1 only, some of their day blocks sealed: after
+    /// 0014 and sealing, every level's 15-minute rows are level 1's regrouped, and every
+    /// written block is exactly the sum of its 15-minute rows (the blocks sealed before are
+    /// not summed a second time).
+    #[test]
+    fn levels_2_and_3_are_built_from_level_1_and_sealed_blocks_are_not_counted_twice() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::db::migrate::migrate_to(&mut conn, 13).unwrap();
+        conn.execute(
+            "INSERT INTO brands (id, name, created_at) VALUES (1, 'b', 0)",
+            [],
+        )
+        .unwrap();
+        // Two days of 15-minute rows, as a 0013 binary wrote them: level 1 per (offer,
+        // partner, tuple), level 0 its sums.
+        let mut level1: IntMap<(i64, i64, i64, i64), i64> = IntMap::default();
+        for q in 0..192i64 {
+            for (o, p, t) in [(1, 1, 1), (1, 2, 1), (2, 1, 2), (2, 2, 1), (1, 1, 2)] {
+                if (q + o + p + t) % 3 != 0 {
+                    *level1.entry((q * 900, o, p, t)).or_default() += 1 + (q % 5) * o;
+                }
+            }
+        }
+        let mut level0: IntMap<(i64, i64), i64> = IntMap::default();
+        for ((b, _, _, t), c) in &level1 {
+            *level0.entry((*b, *t)).or_default() += c;
+        }
+        let put = |conn: &Connection, k: (i64, i64, i64, i64, i64, i64), clicks: i64| {
+            upsert(
+                conn,
+                (1, k.0, k.1, k.2, k.3, k.4, k.5),
+                &Metrics {
+                    clicks,
+                    ..Metrics::default()
+                },
+            )
+            .unwrap();
+        };
+        for ((b, o, p, t), c) in &level1 {
+            put(&conn, (1, 900, *b, *o, *p, *t), *c);
+        }
+        for ((b, t), c) in &level0 {
+            put(&conn, (0, 900, *b, 0, 0, *t), *c);
+        }
+        // Day 0 was sealed at both levels, and 0013's walk had moved past it.
+        let mut day0: IntMap<(i64, i64, i64, i64), i64> = IntMap::default();
+        for ((b, o, p, t), c) in &level1 {
+            if *b < DAY {
+                *day0.entry((1, *o, *p, *t)).or_default() += c;
+                *day0.entry((0, 0, 0, *t)).or_default() += c;
+            }
+        }
+        for ((level, o, p, t), c) in &day0 {
+            put(&conn, (*level, DAY, 0, *o, *p, *t), *c);
+        }
+        for level in [0, 1] {
+            conn.execute(
+                "INSERT INTO sub_seals (brand_id, level, span, bucket) VALUES (1, ?1, ?2, 0)",
+                params![level, DAY],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(
+            "UPDATE sub_state SET value = 0 WHERE name = 'first';
+             UPDATE sub_state SET value = 172800 WHERE name IN ('backfill_next', 'live_from');
+             INSERT INTO sub_state (name, value) VALUES ('seal_86400', 86400), ('seal_3600', 172800);",
+        )
+        .unwrap();
+
+        crate::db::migrate::migrate_to(&mut conn, 14).unwrap();
+        let mut w = Writer::default();
+        w.seal_all(&mut conn, 10 * DAY).unwrap();
+
+        let rows = all_rows(&conn);
+        let quarters = |level: i64| -> std::collections::BTreeMap<(i64, i64, i64, i64), i64> {
+            rows.iter()
+                .filter(|(k, _)| k.0 == level && k.1 == 900)
+                .map(|(k, c)| ((k.2, k.3, k.4, k.5), *c))
+                .collect()
+        };
+        let regrouped = |keep: fn(i64, i64) -> (i64, i64)| {
+            let mut m = std::collections::BTreeMap::new();
+            for ((b, o, p, t), c) in &level1 {
+                let (o, p) = keep(*o, *p);
+                *m.entry((*b, o, p, *t)).or_insert(0) += c;
+            }
+            m
+        };
+        assert_eq!(quarters(2), regrouped(|o, _| (o, 0)));
+        assert_eq!(quarters(3), regrouped(|_, p| (0, p)));
+        let seals: Vec<(i64, i64, i64)> = conn
+            .prepare("SELECT level, span, bucket FROM sub_seals")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for level in LEVELS {
+            assert!(
+                seals.contains(&(level, DAY, 0)) && seals.contains(&(level, DAY, DAY)),
+                "level {level}: both days sealed: {seals:?}"
+            );
+        }
+        for (level, span, bucket) in seals {
+            let mut want = std::collections::BTreeMap::new();
+            for ((b, o, p, t), c) in quarters(level) {
+                if b >= bucket && b < bucket + span {
+                    *want.entry((o, p, t)).or_insert(0) += c;
+                }
+            }
+            let got: std::collections::BTreeMap<(i64, i64, i64), i64> = rows
+                .iter()
+                .filter(|(k, _)| k.0 == level && k.1 == span && k.2 == bucket)
+                .map(|(k, c)| ((k.3, k.4, k.5), *c))
+                .collect();
+            assert_eq!(got, want, "level {level}, block {span} at {bucket}");
+        }
+    }
 
     #[test]
     fn cover_uses_written_blocks_only() {
