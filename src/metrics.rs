@@ -181,6 +181,11 @@ impl Metrics {
             .observe(started.elapsed().as_secs_f64());
     }
 
+    /// Clicks committed since start.
+    pub fn clicks_committed(&self) -> u64 {
+        self.clicks.get()
+    }
+
     /// One committed batch of the writer: how many clicks and conversion writes it held.
     pub fn batch(&self, clicks: u64, conversions: u64, started: Instant) {
         self.clicks.inc_by(clicks);

@@ -85,8 +85,11 @@ impl AppState {
             keys: Arc::new(KeyCache::default()),
             setup_token: crate::domain::random::hex(&crate::domain::random::bytes::<16>()).into(),
             argon2: WorkGate::per_core(),
+            heavy_reads: Arc::new(HeavyReads::start({
+                let m = metrics.clone();
+                Arc::new(move || m.clicks_committed())
+            })?),
             metrics,
-            heavy_reads: Arc::new(HeavyReads::start()?),
         })
     }
 
