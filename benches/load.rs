@@ -1,7 +1,8 @@
 //! `cargo bench --bench load`: the click hot path, conversions and reports of the release
 //! binary, measured by a separate load generator (wrk), with nginx's `return 302` on the same
 //! machine as the ceiling; then the dashboard's pages as a signed-in admin (made with
-//! `trcker admin create`) gets them. Prints a table (markdown, ready for README).
+//! `trcker admin create`) gets them, and every conversion exported as CSV by a server started
+//! for it (its peak RSS). Prints a table (markdown, ready for README).
 //!
 //! Knobs (environment): BENCH_CLICKS (default 10000000), BENCH_CONVERSIONS (500000),
 //! BENCH_SECS (10), BENCH_CONNS (64); BENCH_DATA_DIR keeps the seeded store there and reuses
@@ -779,6 +780,7 @@ fn main() {
         pages(&rt, &server.base, &data, &http, &auth)
     };
     drop(server);
+    let export = (!only_ledger).then(|| export_phase(&rt, &http, &data, &auth));
     if !only_ledger {
         sub_rows.extend(sub_cardinality_stores(
             &rt,
@@ -888,6 +890,16 @@ fn main() {
     println!("| RSS after the load | {rss_after:.1} MiB | | | |");
     if !only_ledger {
         println!("| RSS peak through the report queries | {hwm_reports:.1} MiB | | | |");
+    }
+    if let Some(e) = &export {
+        println!(
+            "| every conversion as CSV (`GET /conversions`, `Accept: text/csv`, a server started for it): {} rows, {:.0} MB in {:.1} s | peak RSS {:.1} MiB (idle {:.1}) | | | |",
+            e.rows,
+            e.bytes as f64 / 1e6,
+            e.secs,
+            e.peak,
+            e.idle
+        );
     }
     println!();
     println!("Rules and caps check: {ledger_check}");
@@ -1372,6 +1384,57 @@ fn sub_rollups_settled(data: &Path) {
             Ok(_) => std::thread::sleep(Duration::from_millis(500)),
             Err(_) => return,
         }
+    }
+}
+
+/// What the export phase measured.
+struct Export {
+    rows: u64,
+    bytes: u64,
+    secs: f64,
+    idle: f64,
+    peak: f64,
+}
+
+/// Every conversion of the store as CSV, streamed, from a server started for it (the peak RSS
+/// is then the export's, not what earlier phases left resident): rows, bytes, time, RSS.
+fn export_phase(
+    rt: &tokio::runtime::Runtime,
+    http: &reqwest::Client,
+    data: &Path,
+    auth: &str,
+) -> Export {
+    let server = start(data);
+    let pid = server.child.id();
+    std::thread::sleep(Duration::from_secs(1));
+    let (idle, _) = rss(pid);
+    reset_peak(pid);
+    let t = Instant::now();
+    let (rows, bytes) = rt.block_on(async {
+        let mut r = http
+            .get(format!("{}/api/v1/conversions", server.base))
+            .header("Authorization", auth)
+            .header("Accept", "text/csv")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "CSV export: {}", r.status());
+        let (mut rows, mut bytes) = (0u64, 0u64);
+        while let Some(chunk) = r.chunk().await.unwrap() {
+            bytes += chunk.len() as u64;
+            rows += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        }
+        (rows, bytes)
+    });
+    let secs = t.elapsed().as_secs_f64();
+    let (_, peak) = rss(pid);
+    Export {
+        // Less the header line.
+        rows: rows.saturating_sub(1),
+        bytes,
+        secs,
+        idle,
+        peak,
     }
 }
 
