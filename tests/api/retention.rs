@@ -1,5 +1,5 @@
 //! `--retain-clicks`: raw clicks past the retention are deleted in the background, reports
-//! over old ranges stay exact (rollups), conversions stay.
+//! over old ranges stay exact (rollups, sub-id rollups too), conversions stay.
 
 use std::time::Duration;
 
@@ -43,6 +43,21 @@ async fn clicks_past_the_retention_go_and_old_reports_stay_exact() {
     );
     let before = app.get(&key, &report).await;
     assert_eq!(before.json["totals"][0]["clicks"], 2_500, "{}", before.json);
+    // Grouped by sub id, in a zone of its own: the sub-id rollups answer, not the raw clicks.
+    let subs = format!(
+        "/api/v1/reports?from={day}&to={}&group_by=day,sub1&timezone=Asia/Kolkata",
+        day + chrono::Duration::days(1)
+    );
+    let subs_before = app.get(&key, &subs).await;
+    assert_eq!(subs_before.status, 200, "{}", subs_before.json);
+    let s_clicks: i64 = subs_before.json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["sub1"] == "s")
+        .map(|r| r["clicks"].as_i64().unwrap())
+        .sum();
+    assert_eq!(s_clicks, 2_500, "{}", subs_before.json);
 
     // The real server over the same store runs the retention job at start.
     let served = common::serve(app.state.clone()).await;
@@ -64,6 +79,11 @@ async fn clicks_past_the_retention_go_and_old_reports_stay_exact() {
     assert_eq!(
         after.json["totals"], before.json["totals"],
         "old ranges stay exact"
+    );
+    assert_eq!(
+        app.get(&key, &subs).await.json,
+        subs_before.json,
+        "sub-id reports over old ranges stay exact"
     );
     let c = app
         .get(&key, &format!("/api/v1/conversions/{}", conv.json["id"]))
