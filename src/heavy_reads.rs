@@ -5,13 +5,14 @@
 //! `QUEUE` waiting in all.
 //!
 //! While tracking links are busy, a report thread rests after each report for `REST` times as
-//! long as the report took: a cost-weighted limit, so back-to-back heavy reports take at most a
-//! quarter of a thread's time and the click path keeps its rate. Nice alone was not enough:
+//! long as the report took (at most `REST_MAX`): a cost-weighted limit, so back-to-back heavy
+//! reports take at most about a quarter of a thread's time and the click path keeps its rate. Nice alone was not enough:
 //! two nice-10 threads running `hour,offer,sub1` reports (0.4 s, 13 MB each) back to back beside
 //! the click load took 3 s of CPU each in 10 s and clicks fell to 0.59–0.82 of their rate (the
 //! idle scheduling class did no better, 0.69–0.78): the click path leaves CPU idle while it
-//! waits, and what runs there still costs it caches and wake-ups. One report's own answer is
-//! not delayed: the rest comes after it, before the thread takes the next.
+//! waits, and what runs there still costs it caches and wake-ups. A report's own answer is not
+//! delayed by its rest, which comes after it; a report that finds both threads resting waits
+//! in the queue (at most `REST_MAX`), as it would behind two running reports.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, mpsc};
@@ -27,6 +28,9 @@ pub const PER_KEY: usize = 2;
 const NICE: i32 = 10;
 /// After a report, while the click path is busy, a thread rests this many times its duration.
 const REST: u32 = 3;
+/// The longest rest: a report that read raw rows for seconds (a store still backfilling its
+/// sub-id rollups) must not keep the queue waiting for minutes.
+const REST_MAX: std::time::Duration = std::time::Duration::from_secs(1);
 /// Clicks committed per second, over a report's duration, from which the click path is busy.
 const BUSY_CLICKS_PER_SEC: f64 = 1_000.0;
 
@@ -146,10 +150,11 @@ impl HeavyReads {
 }
 
 /// How long a report thread rests after a report that took `took` while `clicks` were
-/// committed: `REST` times `took` when the click path was busy, else not at all.
+/// committed: `REST` times `took` (at most `REST_MAX`) when the click path was busy, else not
+/// at all.
 fn rest_after(took: std::time::Duration, clicks: u64) -> Option<std::time::Duration> {
     let busy = clicks as f64 >= BUSY_CLICKS_PER_SEC * took.as_secs_f64() && clicks > 0;
-    busy.then(|| took * REST)
+    busy.then(|| (took * REST).min(REST_MAX))
 }
 
 /// Lower this thread's CPU priority (Linux: `setpriority` on the thread id). A failure leaves
@@ -172,8 +177,10 @@ mod tests {
     #[test]
     fn a_thread_rests_three_times_a_report_only_while_clicks_are_busy() {
         let ms = std::time::Duration::from_millis;
-        // 400 ms beside 16,000 clicks (40k/s): rests 1.2 s.
-        assert_eq!(rest_after(ms(400), 16_000), Some(ms(1_200)));
+        // 200 ms beside 8,000 clicks (40k/s): rests 600 ms.
+        assert_eq!(rest_after(ms(200), 8_000), Some(ms(600)));
+        // 30 s of raw rows: at most REST_MAX.
+        assert_eq!(rest_after(ms(30_000), 1_200_000), Some(REST_MAX));
         // 300 clicks/s is not busy; nor are no clicks at all.
         assert_eq!(rest_after(ms(400), 120), None);
         assert_eq!(rest_after(ms(0), 0), None);

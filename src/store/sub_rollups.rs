@@ -1,4 +1,4 @@
-//! Sub-id rollups (migration 0013): report metrics per sub-id tuple, so a report grouped by
+//! Sub-id rollups (migrations 0013 and 0014): report metrics per sub-id tuple, so a report grouped by
 //! sub1..sub5 reads a few thousand integer rows instead of every raw click.
 //!
 //! - `sub_tuples` holds each (brand, currency, sub1..sub5) once; rollup rows carry its id, so
@@ -744,13 +744,16 @@ fn read_run(
 
 /// Whether a block of which `done` (by time) was read, `read` rows merging into `distinct`
 /// keys, will be more than `SEAL_MAX_READ` rows or not compress. The keys are taken as drawn
-/// uniformly from K: `read²/2` pairs give `read - distinct` repeats, so K ≈ read²/(2·repeats),
-/// and the whole block's distinct keys K·(1 − e^(−total/K)). No repeat at all: a sub value per
-/// click. A margin over `COMPRESS`, since the guess is rough: a block that would have just
-/// compressed costs only the rows read until the limit, while one given up on wrongly stays
-/// unwritten (at 10,000 sub values a 6-hour block per offer merges 84k rows into 41k, yet its
-/// first two quarters merge only 7,005 into 6,720).
-fn hopeless(read: usize, distinct: usize, done: f64) -> bool {
+/// uniformly from K, and traffic as spread evenly over the block (a block whose busy hours
+/// come first is projected too big and left unwritten: slower reads, never wrong ones). Rows of
+/// one part never repeat a key, so only the `pairs` of rows from different parts can: they
+/// give `read - distinct` repeats, so K ≈ pairs / repeats, and the whole block's distinct keys
+/// are K·(1 − e^(−total/K)). No repeat at all: a sub value per click. The margin over
+/// `COMPRESS` is for the guess's spread: a block that would have just compressed costs only
+/// the rows read until the limit, while one given up on wrongly stays unwritten (at 10,000
+/// sub values a 6-hour block per offer merges 84k rows into 41k, yet its first two quarters
+/// merge only 7,005 into 6,720).
+fn hopeless(read: usize, distinct: usize, pairs: f64, done: f64) -> bool {
     if done <= 0.0 {
         return false;
     }
@@ -759,10 +762,10 @@ fn hopeless(read: usize, distinct: usize, done: f64) -> bool {
         return true;
     }
     let repeats = read.saturating_sub(distinct) as f64;
-    let projected = if repeats == 0.0 {
+    let projected = if repeats == 0.0 || pairs <= 0.0 {
         total
     } else {
-        let k = (read as f64).powi(2) / (2.0 * repeats);
+        let k = pairs / repeats;
         k * (1.0 - (-total / k).exp())
     };
     projected > 0.9 * total
@@ -792,6 +795,8 @@ fn seal_block(
             cover(b, b + span, &is_sealed, &mut runs);
             let mut sums: IntMap<(i64, i64, i64), Metrics> = IntMap::default();
             let (mut read, mut parts, mut part) = (0usize, 0usize, None);
+            // Rows of the part being read, and the sum of the finished parts' rows squared.
+            let (mut in_part, mut squares) = (0usize, 0f64);
             let mut gave_up = false;
             for run in runs {
                 read_run(
@@ -806,13 +811,18 @@ fn seal_block(
                             // the whole block won't compress or is too big to seal.
                             part = Some(bucket);
                             parts += 1;
+                            squares += (in_part as f64).powi(2);
+                            in_part = 0;
                             let done = (bucket - b) as f64 / span as f64;
-                            if parts > 2 && read >= 4_096 && hopeless(read, sums.len(), done) {
+                            let pairs = ((read as f64).powi(2) - squares) / 2.0;
+                            if parts > 2 && read >= 4_096 && hopeless(read, sums.len(), pairs, done)
+                            {
                                 gave_up = true;
                                 return false;
                             }
                         }
                         read += 1;
+                        in_part += 1;
                         sums.entry((o, p, t)).or_default().add(&m);
                         // Too big to hold the writer for.
                         gave_up = read > SEAL_MAX_READ;
@@ -1134,7 +1144,9 @@ mod tests {
             .unwrap();
         }
         conn.execute_batch(
-            "UPDATE sub_state SET value = 0 WHERE name = 'first';
+            // `first` after the rows, as on a seeded store (its `seal_*` keys were set earlier
+            // by `start_seals_at`): 0014 moves it back to the oldest row.
+            "UPDATE sub_state SET value = 172800 WHERE name = 'first';
              UPDATE sub_state SET value = 172800 WHERE name IN ('backfill_next', 'live_from');
              INSERT INTO sub_state (name, value) VALUES ('seal_86400', 86400), ('seal_3600', 172800);",
         )
@@ -1192,17 +1204,26 @@ mod tests {
 
     #[test]
     fn a_block_is_given_up_on_early_only_when_it_wont_compress_or_is_too_big() {
-        // At 10,000 sub values, per offer: 2 of 24 quarters of a 6-hour block (measured).
-        assert!(!hopeless(7_005, 6_720, 2.0 / 24.0));
+        // Pairs of rows from different parts, for parts of these sizes.
+        let pairs = |parts: &[f64]| {
+            let n: f64 = parts.iter().sum();
+            (n * n - parts.iter().map(|p| p * p).sum::<f64>()) / 2.0
+        };
+        let two = pairs(&[3_502.0, 3_503.0]);
+        // At 10,000 sub values, per offer (50,000 keys): 2 of 24 quarters of a 6-hour block
+        // (measured; the whole block merges 84k rows into 41k).
+        assert!(!hopeless(7_005, 6_720, two, 2.0 / 24.0));
         // A sub value per click: nothing merges.
-        assert!(hopeless(7_000, 7_000, 2.0 / 24.0));
-        // Per offer and partner at 10,000 values: a 6-hour block barely merges (84k into 78k).
-        assert!(hopeless(7_000, 6_960, 2.0 / 24.0));
+        assert!(hopeless(7_005, 7_005, two, 2.0 / 24.0));
+        // Per partner at 10,000 values (600,000 keys): ~20 repeats; the block would merge 84k
+        // rows into 78k.
+        assert!(hopeless(7_005, 6_985, two, 2.0 / 24.0));
         // A day of 3,500 rows a quarter is past SEAL_MAX_READ, whatever it merges.
-        assert!(hopeless(7_000, 100, 2.0 / 96.0));
+        assert!(hopeless(7_005, 100, two, 2.0 / 96.0));
         // Ten values: everything merges.
-        assert!(!hopeless(8_000, 300, 3.0 / 96.0));
-        assert!(!hopeless(10, 10, 0.0));
+        let three = pairs(&[2_667.0, 2_667.0, 2_666.0]);
+        assert!(!hopeless(8_000, 300, three, 3.0 / 96.0));
+        assert!(!hopeless(10, 10, 0.0, 0.0));
     }
 
     #[test]

@@ -26,7 +26,10 @@ GROUP BY brand_id, bucket, partner_id, tuple_id;
 -- Sealing walks every span again from the oldest row: the writer skips the blocks already
 -- written (levels 0 and 1) and seals the new levels' (a missing `seal_<span>` starts at
 -- `first`).
-UPDATE sub_state SET value = min(value,
-    COALESCE((SELECT min(bucket) FROM sub_rollups WHERE span = 900), value))
+-- Per brand, so each lookup is a seek on the primary key, not a scan of the table.
+UPDATE sub_state SET value = min(value, COALESCE((SELECT min(m) FROM (
+    SELECT (SELECT min(bucket) FROM sub_rollups r
+            WHERE r.brand_id = b.id AND r.level = 0 AND r.span = 900) AS m
+    FROM brands b)), value))
 WHERE name = 'first';
 DELETE FROM sub_state WHERE name LIKE 'seal\_%' ESCAPE '\';
