@@ -6,11 +6,11 @@
 //!
 //! While tracking links are busy, a report thread rests after each report for `REST` times as
 //! long as the report took (at most `REST_MAX`): a cost-weighted limit, so back-to-back heavy
-//! reports take at most about a quarter of a thread's time and the click path keeps its rate. Nice alone was not enough:
-//! two nice-10 threads running `hour,offer,sub1` reports (0.4 s, 13 MB each) back to back beside
-//! the click load took 3 s of CPU each in 10 s and clicks fell to 0.59–0.82 of their rate (the
-//! idle scheduling class did no better, 0.69–0.78): the click path leaves CPU idle while it
-//! waits, and what runs there still costs it caches and wake-ups. A report's own answer is not
+//! reports take at most about a quarter of a thread's time and the click path keeps its rate.
+//! Nice alone was not enough: two nice-10 threads running `hour,offer,sub1` reports (0.4 s,
+//! 13 MB each) back to back beside the click load took 3 s of CPU each in 10 s and clicks fell
+//! to 0.59–0.82 of their rate (the idle scheduling class did no better, 0.69–0.78): the click
+//! path leaves CPU idle while it waits, and what runs there still costs it caches and wake-ups. A report's own answer is not
 //! delayed by its rest, which comes after it; a report that finds both threads resting waits
 //! in the queue (at most `REST_MAX`), as it would behind two running reports.
 

@@ -1,5 +1,5 @@
-//! Sub-id rollups (migrations 0013 and 0014): report metrics per sub-id tuple, so a report grouped by
-//! sub1..sub5 reads a few thousand integer rows instead of every raw click.
+//! Sub-id rollups (migrations 0013 and 0014): report metrics per sub-id tuple, so a report
+//! grouped by sub1..sub5 reads a few thousand integer rows instead of every raw click.
 //!
 //! - `sub_tuples` holds each (brand, currency, sub1..sub5) once; rollup rows carry its id, so
 //!   they are integers only, and a report aggregates on integer keys and resolves to text only
