@@ -242,11 +242,7 @@ struct State {
 
 impl State {
     fn load(conn: &Connection) -> rusqlite::Result<State> {
-        let get = |name: &str| -> rusqlite::Result<Option<i64>> {
-            conn.prepare_cached("SELECT value FROM sub_state WHERE name = ?1")?
-                .query_row([name], |r| r.get(0))
-                .optional()
-        };
+        let get = |name: &str| state_value(conn, name);
         let live_from = get("live_from")?.unwrap_or(i64::MIN);
         let backfill_next = get("backfill_next")?.unwrap_or(i64::MIN);
         let first = get("first")?.unwrap_or(live_from);
@@ -300,6 +296,12 @@ impl State {
         }
         None
     }
+}
+
+fn state_value(conn: &Connection, name: &str) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT value FROM sub_state WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+        .optional()
 }
 
 fn set_state(conn: &Connection, name: &str, value: i64) -> rusqlite::Result<()> {
@@ -618,11 +620,7 @@ impl Writer {
 /// Raw rows before this time are summed into the sub-id rollups (everything, once the backfill
 /// has finished): retention deletes no click the backfill still has to read.
 pub fn summed_before(conn: &Connection) -> StoreResult<i64> {
-    let get = |name: &str| -> rusqlite::Result<Option<i64>> {
-        conn.prepare_cached("SELECT value FROM sub_state WHERE name = ?1")?
-            .query_row([name], |r| r.get(0))
-            .optional()
-    };
+    let get = |name: &str| state_value(conn, name);
     Ok(match (get("backfill_next")?, get("live_from")?) {
         (Some(next), Some(live)) if next < live => next,
         _ => i64::MAX,
@@ -867,11 +865,7 @@ type Shown = (Arc<str>, [Option<Arc<str>>; 5]);
 /// Source rows for a sub-id report from the rollups; `None` until the backfill has finished.
 /// More than `max_groups` output groups stop the read early with `TooLarge`.
 pub fn source_rows(conn: &Connection, q: &Query, max_groups: usize) -> StoreResult<Option<Answer>> {
-    let get = |name: &str| -> rusqlite::Result<Option<i64>> {
-        conn.prepare_cached("SELECT value FROM sub_state WHERE name = ?1")?
-            .query_row([name], |r| r.get(0))
-            .optional()
-    };
+    let get = |name: &str| state_value(conn, name);
     match (get("backfill_next")?, get("live_from")?) {
         (Some(next), Some(live)) if next >= live => {}
         _ => return Ok(None),
