@@ -46,17 +46,22 @@ const SEALED: [i64; 7] = [3_600, 21_600, DAY, 2 * DAY, 4 * DAY, 8 * DAY, 16 * DA
 /// 2 the offer, 3 the partner. A report reads the one level that keeps what it groups or
 /// filters by and nothing more: with 10,000 sub values over 5 offers and 20 partners, level 1
 /// holds a million (offer, partner, tuple) keys and no block of it compresses, while level 2
-/// holds 50,000 and a day of them is one row per key.
-const LEVELS: [i64; 4] = [0, 1, 2, 3];
+/// holds 50,000 and a day of them is one row per key. Each entry: (level, keeps the offer,
+/// keeps the partner).
+const LEVELS: [(i64, bool, bool); 4] = [
+    (0, false, false),
+    (1, true, true),
+    (2, true, false),
+    (3, false, true),
+];
 
-/// The level a report reads: see `LEVELS`.
+/// The level a report reads: the one that keeps exactly the offer and partner it uses.
 fn level_for(offer: bool, partner: bool) -> i64 {
-    match (offer, partner) {
-        (false, false) => 0,
-        (true, true) => 1,
-        (true, false) => 2,
-        (false, true) => 3,
-    }
+    LEVELS
+        .iter()
+        .find(|(_, o, p)| (*o, *p) == (offer, partner))
+        .map(|(level, _, _)| *level)
+        .expect("LEVELS has every combination")
 }
 
 /// A block is written only when it has at most this share of the rows it sums.
@@ -366,12 +371,9 @@ impl Writer {
             }
             let t = self.tuples.id(conn, &k.tuple)?;
             let b = k.tuple.brand_id;
-            for (level, offer, partner) in [
-                (0, 0, 0),
-                (1, k.offer_id, k.partner_id),
-                (2, k.offer_id, 0),
-                (3, 0, k.partner_id),
-            ] {
+            for (level, keeps_offer, keeps_partner) in LEVELS {
+                let offer = if keeps_offer { k.offer_id } else { 0 };
+                let partner = if keeps_partner { k.partner_id } else { 0 };
                 rows.entry((b, level, k.quarter, offer, partner, t))
                     .or_default()
                     .add(&m);
@@ -783,7 +785,7 @@ fn seal_block(
         .collect::<Result<_, _>>()?;
     let mut added = Vec::new();
     for brand in brands {
-        for level in LEVELS {
+        for (level, _, _) in LEVELS {
             if sealed.contains(&(brand, level, span, b)) {
                 // Already written (0014 walks every span again for the levels it added).
                 continue;
@@ -1174,7 +1176,7 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        for level in LEVELS {
+        for (level, _, _) in LEVELS {
             assert!(
                 seals.contains(&(level, DAY, 0)) && seals.contains(&(level, DAY, DAY)),
                 "level {level}: both days sealed: {seals:?}"
