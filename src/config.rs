@@ -32,6 +32,10 @@ pub struct Config {
     /// The most rows one `/reports` answer holds (JSON or CSV); past it, 422
     /// `report_too_large`.
     pub max_report_rows: usize,
+    /// Rows one sealing step of the sub-id rollups reads at most: the longest the writer, and
+    /// the clicks waiting on it, pause for that background work (tests lower it to make every
+    /// block take many steps).
+    pub seal_step_rows: usize,
 }
 
 /// About 12 MB of report JSON.
@@ -63,6 +67,7 @@ impl Config {
             metrics_addr: None,
             retain_clicks_days: None,
             max_report_rows: MAX_REPORT_ROWS,
+            seal_step_rows: crate::store::sub_rollups::SEAL_STEP_ROWS,
         }
     }
 }

@@ -74,7 +74,12 @@ impl AppState {
             "unique-click window rebuilt"
         );
         drop(conn);
-        let writer = Writer::start(&config.data_dir, config.fsync_each_commit, metrics.clone())?;
+        let writer = Writer::start(
+            &config.data_dir,
+            config.fsync_each_commit,
+            config.seal_step_rows,
+            metrics.clone(),
+        )?;
         Ok(AppState {
             config: Arc::new(config),
             pool,

@@ -149,7 +149,12 @@ async fn setup_with(dir: &std::path::Path, mode: u8) -> App<impl Endpoint> {
             .unwrap();
         }
     }
-    let state = common::state_in(dir, |c| c.rate_limit = 1_000_000);
+    // A few rows a sealing step: blocks are summed over many steps, between which the ops'
+    // late deltas arrive.
+    let state = common::state_in(dir, |c| {
+        c.rate_limit = 1_000_000;
+        c.seal_step_rows = 5;
+    });
     let cli = common::client(&state);
     let auth = format!("Bearer {key}");
     let mut offers = Vec::new();
@@ -753,7 +758,10 @@ async fn migration_backfills_rollups_from_raw_rows() {
     let key = trcker::admin_cli::create_key(dir.path(), "prop", "test")
         .unwrap()
         .key;
-    let state = common::state_in(dir.path(), |c| c.rate_limit = 1_000_000);
+    let state = common::state_in(dir.path(), |c| {
+        c.rate_limit = 1_000_000;
+        c.seal_step_rows = 50;
+    });
     let app = App {
         cli: common::client(&state),
         state,
@@ -813,7 +821,10 @@ async fn seeded_store_reports_equal_raw_aggregation() {
     let key = trcker::admin_cli::create_key(dir.path(), "seeded", "test")
         .unwrap()
         .key;
-    let state = common::state_in(dir.path(), |c| c.rate_limit = 1_000_000);
+    let state = common::state_in(dir.path(), |c| {
+        c.rate_limit = 1_000_000;
+        c.seal_step_rows = 50;
+    });
     let app = App {
         cli: common::client(&state),
         state,

@@ -48,6 +48,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0014_sub_rollup_levels",
         include_str!("migrations/0014_sub_rollup_levels.sql"),
     ),
+    // No change of schema: sealing walks its blocks again (blocks too big for one step are
+    // now summed over several).
+    (
+        "0015_sub_rollup_reseal",
+        include_str!("migrations/0015_sub_rollup_reseal.sql"),
+    ),
 ];
 
 /// Edits the schema text: see its file.

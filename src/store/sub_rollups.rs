@@ -1,4 +1,4 @@
-//! Sub-id rollups (migrations 0013 and 0014): report metrics per sub-id tuple, so a report
+//! Sub-id rollups (migrations 0013 to 0015): report metrics per sub-id tuple, so a report
 //! grouped by sub1..sub5 reads a few thousand integer rows instead of every raw click.
 //!
 //! - `sub_tuples` holds each (brand, currency, sub1..sub5) once; rollup rows carry its id, so
@@ -9,18 +9,21 @@
 //!   the offer, 3 only the partner. Four upserts a click at most, fewer when a batch holds
 //!   clicks of the same tuple.
 //! - Longer blocks (1 h, 6 h, 1 day and aligned 2, 4, 8, 16 days, so a month is a handful of
-//!   blocks) are sealed once they have ended, summed from the best shorter blocks, one block a
-//!   step between the writer's batches. A block is written only where it compresses (fewer
-//!   than `COMPRESS` of the rows it sums): at one sub value per click nothing longer than the
-//!   15-minute rows would, and reads would only get slower. Late deltas (an old conversion, a
-//!   status change) go to the 15-minute row and to every written block holding it.
+//!   blocks) are sealed once they have ended, summed from the best shorter blocks in steps of
+//!   at most `Config::seal_step_rows` rows between the writer's batches (`sealing`). A block
+//!   is written only where it compresses (at most `COMPRESS` of the rows it sums): at one sub
+//!   value per click nothing longer than the 15-minute rows would, and reads would only get
+//!   slower. Late deltas (an old conversion, a status change) go to the 15-minute row, to
+//!   every written block holding it, and to a half-summed block that already read that row.
 //! - Stores that had raw rows before 0013 are backfilled in small steps between batches
 //!   (`Writer::step`), resumable after a kill: see `sub_state` in the migration for the rule
 //!   that keeps that exact while live traffic goes on. Until it has finished, sub-id reports
 //!   read the raw rows.
 //!
 //! Reports cover each report bucket with the longest written blocks that fit, and 15-minute
-//! rows at the edges, so every zone (+05:30, +05:45, DST) stays exact, as with `rollups`.
+//! rows at the edges, so every zone (+05:30, +05:45, DST) stays exact, as with `rollups`. A
+//! report filtered by offer (levels 1, 2) or partner (level 3) seeks to that slice of each
+//! block rather than reading all of it.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -33,6 +36,11 @@ use super::StoreResult;
 use super::reports::Query;
 use crate::domain::report::{BUCKET_SECS, Key, Metrics};
 use crate::domain::status::ConversionStatus;
+
+mod sealing;
+
+use sealing::Building;
+pub use sealing::STEP_READ as SEAL_STEP_ROWS;
 
 const DAY: i64 = 86_400;
 
@@ -64,12 +72,22 @@ fn level_for(offer: bool, partner: bool) -> i64 {
         .expect("LEVELS has every combination")
 }
 
-/// A block is written only when it has at most this share of the rows it sums.
-const COMPRESS: f64 = 0.8;
+/// What `level` keeps: (the offer, the partner).
+fn level_keeps(level: i64) -> (bool, bool) {
+    LEVELS
+        .iter()
+        .find(|(l, _, _)| *l == level)
+        .map(|(_, o, p)| (*o, *p))
+        .expect("a level of LEVELS")
+}
 
-/// A block whose parts are more rows than this is not sealed (it would hold the writer too
-/// long and, being that large, barely save a report anything).
-const SEAL_MAX_READ: usize = 300_000;
+/// A block is written only when it has at most this share of the rows it sums: a block
+/// costs its rows on disk and its sealing, and one that saves a report only a fifth of its
+/// rows (0.8 until 0015) is not worth that. At 10,000 sub values per partner, a day merges
+/// 333k quarter rows into 258k, two days 666k into 400k, four days 1.3M into 530k: with 0.8
+/// every one of them was written, about two more copies of level 3; at 0.5 the 4- and
+/// 16-day blocks are.
+const COMPRESS: f64 = 0.5;
 
 /// A backfill step aims at about this many raw rows (tens of milliseconds).
 const BACKFILL_ROWS: usize = 8_000;
@@ -241,6 +259,8 @@ struct State {
     /// The next block of each `SEALED` span to seal.
     seal_next: [i64; SEALED.len()],
     sealed: IntSet<Block>,
+    /// The block a sealing step left half-summed, if any: sealed before anything else.
+    building: Option<Building>,
     /// The backfill's current step length, adapted to aim at `BACKFILL_ROWS` rows.
     chunk: i64,
 }
@@ -269,6 +289,7 @@ impl State {
             backfill_next,
             seal_next,
             sealed,
+            building: Building::load(conn)?,
             chunk: 3_600,
         })
     }
@@ -286,6 +307,9 @@ impl State {
     fn next_seal(&self, now: i64) -> Option<(usize, i64)> {
         if !self.backfilled() {
             return None;
+        }
+        if let Some(b) = &self.building {
+            return Some((b.i, b.bucket));
         }
         // A margin for clicks stamped just before they reach the writer (they would still be
         // counted into the sealed block as late deltas: this only saves upserts).
@@ -316,7 +340,6 @@ fn set_state(conn: &Connection, name: &str, value: i64) -> rusqlite::Result<()> 
 }
 
 /// The writer's side: the tuple dictionary's cache, the state of backfill and sealing.
-#[derive(Default)]
 pub struct Writer {
     tuples: Tuples,
     state: Option<State>,
@@ -329,12 +352,34 @@ pub struct Writer {
     /// The longest backfill step so far: how long it held the writer at most.
     longest_step: Duration,
     backfill_started: Option<Instant>,
+    /// Rows a sealing step reads at most (`Config::seal_step_rows`).
+    step_rows: usize,
+}
+
+impl Default for Writer {
+    fn default() -> Writer {
+        Writer::with_step_rows(SEAL_STEP_ROWS)
+    }
 }
 
 /// One row's worth of a written delta: (brand, level, quarter, offer, partner, tuple id).
 type RowKey = (i64, i64, i64, i64, i64, i64);
 
 impl Writer {
+    pub fn with_step_rows(step_rows: usize) -> Writer {
+        Writer {
+            tuples: Tuples::default(),
+            state: None,
+            not_before: None,
+            last_log: None,
+            backfill_rows: 0,
+            retry_at: None,
+            longest_step: Duration::ZERO,
+            backfill_started: None,
+            step_rows: step_rows.max(1),
+        }
+    }
+
     fn state(&mut self, conn: &Connection) -> rusqlite::Result<&mut State> {
         if self.state.is_none() {
             self.state = Some(State::load(conn)?);
@@ -390,6 +435,13 @@ impl Writer {
                     upsert(conn, (brand, level, s, b, offer, partner, t), &m)?;
                 }
             }
+            // A block being sealed holds this delta's source row if a step already read it.
+            if let Some(bd) = &state.building
+                && bd.holds(brand, level, quarter, (offer, partner, t))
+            {
+                let (_, _, s, b) = bd.block();
+                upsert(conn, (brand, level, s, b, offer, partner, t), &m)?;
+            }
         }
         Ok(())
     }
@@ -435,18 +487,24 @@ impl Writer {
             None
         };
         let result = match seal {
-            None => self.backfill_step(&tx).map(|()| Vec::new()),
-            Some((i, b)) => seal_block(&tx, &state.sealed, i, b).and_then(|added| {
-                set_state(&tx, &format!("seal_{}", SEALED[i]), b + SEALED[i])?;
-                Ok(added)
-            }),
+            None => self.backfill_step(&tx).map(|()| (Vec::new(), None)),
+            Some((i, b)) => {
+                sealing::seal_step(&tx, &state.sealed, (i, b), state.building, self.step_rows)
+                    .and_then(|(added, next)| {
+                        Building::save(&tx, next.as_ref())?;
+                        if next.is_none() {
+                            set_state(&tx, &format!("seal_{}", SEALED[i]), b + SEALED[i])?;
+                        }
+                        Ok((added, next))
+                    })
+            }
         };
-        let committed = result.and_then(|added| {
+        let committed = result.and_then(|done| {
             tx.commit()?;
-            Ok(added)
+            Ok(done)
         });
-        let added = match committed {
-            Ok(added) => added,
+        let (added, next) = match committed {
+            Ok(done) => done,
             Err(e) => {
                 // Rolled back: reload what is on disk, forget the tuple ids it made.
                 self.forget();
@@ -456,7 +514,10 @@ impl Writer {
         };
         let state = self.state.as_mut().expect("loaded");
         if let Some((i, b)) = seal {
-            state.seal_next[i] = b + SEALED[i];
+            if next.is_none() {
+                state.seal_next[i] = b + SEALED[i];
+            }
+            state.building = next;
             state.sealed.extend(added);
         } else {
             self.longest_step = self.longest_step.max(started.elapsed());
@@ -691,34 +752,73 @@ fn cover(start: i64, end: i64, sealed: &dyn Fn(i64, i64) -> bool, runs: &mut Vec
 }
 
 /// Read one run's rows, calling `f(bucket, offer, partner, tuple, metrics)` for each.
+///
+/// A filter on the key's leading columns after `bucket` (the offer at levels 1 and 2, the
+/// partner at level 3, whose offer is always 0) is a seek per bucket: a partner's slice of a
+/// level-3 month is a twentieth of its rows, and a range scan would read them all.
 fn read_run(
     conn: &Connection,
     brand: i64,
     level: i64,
     (span, from, to): (i64, i64, i64),
     filter: (Option<i64>, Option<i64>),
+    after: Option<(i64, (i64, i64, i64))>,
     mut f: impl FnMut(i64, i64, i64, i64, Metrics) -> bool,
 ) -> rusqlite::Result<()> {
-    let sql = format!(
-        "SELECT bucket, offer_id, partner_id, tuple_id, clicks, unique_clicks, conversions,
-           pending_conversions, rejected_conversions, reversed_conversions, revenue_minor,
-           payout_minor
-         FROM sub_rollups
-         WHERE brand_id = ?1 AND level = ?2 AND span = ?3 AND bucket >= ?4 AND bucket < ?5{}{}",
-        if filter.0.is_some() {
-            " AND offer_id = ?6"
-        } else {
-            ""
-        },
-        match filter {
-            (Some(_), Some(_)) => " AND partner_id = ?7",
-            (None, Some(_)) => " AND partner_id = ?6",
-            _ => "",
-        },
-    );
+    const COLUMNS: &str = "r.bucket, r.offer_id, r.partner_id, r.tuple_id, r.clicks,
+           r.unique_clicks, r.conversions, r.pending_conversions, r.rejected_conversions,
+           r.reversed_conversions, r.revenue_minor, r.payout_minor";
+    // The seek's (offer, partner): level 3 keeps no offer (0) and seeks by the partner.
+    let seek = match level_keeps(level) {
+        (true, _) => filter.0.map(|offer| (offer, filter.1)),
+        (false, _) => filter.1.map(|partner| (0, Some(partner))),
+    };
     let mut args = vec![brand, level, span, from, to];
-    args.extend(filter.0);
-    args.extend(filter.1);
+    let sql = match seek {
+        Some((offer, partner)) => {
+            args.push(offer);
+            args.extend(partner);
+            // The buckets of the run, each a seek on (bucket, offer[, partner]); CROSS JOIN
+            // keeps the bucket list as the outer loop.
+            format!(
+                "WITH RECURSIVE q(b) AS (SELECT ?4 UNION ALL SELECT b + ?3 FROM q WHERE b + ?3 < ?5)
+                 SELECT {COLUMNS} FROM q CROSS JOIN sub_rollups r
+                 WHERE r.brand_id = ?1 AND r.level = ?2 AND r.span = ?3 AND r.bucket = q.b
+                   AND r.offer_id = ?6{}",
+                if partner.is_some() { " AND r.partner_id = ?7" } else { "" }
+            )
+        }
+        None => {
+            let mut sql = format!(
+                "SELECT {COLUMNS} FROM sub_rollups r
+                 WHERE r.brand_id = ?1 AND r.level = ?2 AND r.span = ?3 AND r.bucket >= ?4
+                   AND r.bucket < ?5"
+            );
+            let mut and = |cond: &str, value: i64| {
+                args.push(value);
+                sql.push_str(&format!(" AND {cond} ?{}", args.len()));
+            };
+            if let Some(offer) = filter.0 {
+                and("r.offer_id =", offer);
+            }
+            if let Some(partner) = filter.1 {
+                and("r.partner_id =", partner);
+            }
+            if let Some((bucket, (o, p, t))) = after {
+                // Where a sealing step resumes: after the last row it summed.
+                and(
+                    "(r.bucket, r.offer_id, r.partner_id, r.tuple_id) > (",
+                    bucket,
+                );
+                for v in [o, p, t] {
+                    args.push(v);
+                    sql.push_str(&format!(", ?{}", args.len()));
+                }
+                sql.push(')');
+            }
+            sql
+        }
+    };
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
     while let Some(r) = rows.next()? {
@@ -740,115 +840,6 @@ fn read_run(
         }
     }
     Ok(())
-}
-
-/// Whether a block of which `done` (by time) was read, `read` rows merging into `distinct`
-/// keys, will be more than `SEAL_MAX_READ` rows or not compress. The keys are taken as drawn
-/// uniformly from K, and traffic as spread evenly over the block (a block whose busy hours
-/// come first is projected too big and left unwritten: slower reads, never wrong ones). Rows of
-/// one part never repeat a key, so only the `pairs` of rows from different parts can: they
-/// give `read - distinct` repeats, so K ≈ pairs / repeats, and the whole block's distinct keys
-/// are K·(1 − e^(−total/K)). No repeat at all: a sub value per click. The margin over
-/// `COMPRESS` is for the guess's spread: a block that would have just compressed costs only
-/// the rows read until the limit, while one given up on wrongly stays unwritten (at 10,000
-/// sub values a 6-hour block per offer merges 84k rows into 41k, yet its first two quarters
-/// merge only 7,005 into 6,720).
-fn hopeless(read: usize, distinct: usize, pairs: f64, done: f64) -> bool {
-    if done <= 0.0 {
-        return false;
-    }
-    let total = read as f64 / done.min(1.0);
-    if total > SEAL_MAX_READ as f64 {
-        return true;
-    }
-    let repeats = read.saturating_sub(distinct) as f64;
-    let projected = if repeats == 0.0 || pairs <= 0.0 {
-        total
-    } else {
-        let k = pairs / repeats;
-        k * (1.0 - (-total / k).exp())
-    };
-    projected > 0.9 * total
-}
-
-/// Seal block `b` of `SEALED[i]` for every brand and level: the blocks written.
-fn seal_block(
-    conn: &Connection,
-    sealed: &IntSet<Block>,
-    i: usize,
-    b: i64,
-) -> StoreResult<Vec<Block>> {
-    let span = SEALED[i];
-    let brands: Vec<i64> = conn
-        .prepare_cached("SELECT id FROM brands")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut added = Vec::new();
-    for brand in brands {
-        for (level, _, _) in LEVELS {
-            if sealed.contains(&(brand, level, span, b)) {
-                // Already written (0014 walks every span again for the levels it added).
-                continue;
-            }
-            let mut runs = Vec::new();
-            let is_sealed = |s: i64, t: i64| s < span && sealed.contains(&(brand, level, s, t));
-            cover(b, b + span, &is_sealed, &mut runs);
-            let mut sums: IntMap<(i64, i64, i64), Metrics> = IntMap::default();
-            let (mut read, mut parts, mut part) = (0usize, 0usize, None);
-            // Rows of the part being read, and the sum of the finished parts' rows squared.
-            let (mut in_part, mut squares) = (0usize, 0f64);
-            let mut gave_up = false;
-            for run in runs {
-                read_run(
-                    conn,
-                    brand,
-                    level,
-                    run,
-                    (None, None),
-                    |bucket, o, p, t, m| {
-                        if part != Some(bucket) {
-                            // A new part: from what the parts so far merged, stop early when
-                            // the whole block won't compress or is too big to seal.
-                            part = Some(bucket);
-                            parts += 1;
-                            squares += (in_part as f64).powi(2);
-                            in_part = 0;
-                            let done = (bucket - b) as f64 / span as f64;
-                            let pairs = ((read as f64).powi(2) - squares) / 2.0;
-                            if parts > 2 && read >= 4_096 && hopeless(read, sums.len(), pairs, done)
-                            {
-                                gave_up = true;
-                                return false;
-                            }
-                        }
-                        read += 1;
-                        in_part += 1;
-                        sums.entry((o, p, t)).or_default().add(&m);
-                        // Too big to hold the writer for.
-                        gave_up = read > SEAL_MAX_READ;
-                        !gave_up
-                    },
-                )?;
-                if gave_up {
-                    break;
-                }
-            }
-            if gave_up || sums.is_empty() || sums.len() as f64 > COMPRESS * read as f64 {
-                continue;
-            }
-            let mut rows: Vec<_> = sums.into_iter().collect();
-            rows.sort_unstable_by_key(|(k, _)| *k);
-            for ((o, p, t), m) in rows {
-                upsert(conn, (brand, level, span, b, o, p, t), &m)?;
-            }
-            conn.prepare_cached(
-                "INSERT INTO sub_seals (brand_id, level, span, bucket) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![brand, level, span, b])?;
-            added.push((brand, level, span, b));
-        }
-    }
-    Ok(added)
 }
 
 /// What a sub-id report reads.
@@ -907,33 +898,41 @@ pub fn source_rows(conn: &Connection, q: &Query, max_groups: usize) -> StoreResu
     let (dims, filter) = (q.dims, (q.offer_id, q.partner_id));
     let mut last = (i64::MIN, 0u32);
     for run in runs {
-        read_run(conn, brand, level, run, filter, |bucket, o, p, t, m| {
-            let seg = if bucket == last.0 {
-                last.1
-            } else {
-                let s = (edges.partition_point(|e| *e <= bucket) - 1) as u32;
-                last = (bucket, s);
-                s
-            };
-            let o = if dims.offer { o } else { 0 };
-            let p = if dims.partner { p } else { 0 };
-            sums.entry((seg, o, p, t)).or_default().add(&m);
-            if sums.len() >= check_at {
-                // Tuple ids are at least as many as the output groups: count those.
-                match shown_groups(conn, &sums, &mut texts, dims) {
-                    Ok(n) if n > max_groups => {
-                        too_large = Some(Ok(n));
-                        return false;
-                    }
-                    Ok(_) => check_at = check_at.saturating_mul(2),
-                    Err(e) => {
-                        too_large = Some(Err(e));
-                        return false;
+        read_run(
+            conn,
+            brand,
+            level,
+            run,
+            filter,
+            None,
+            |bucket, o, p, t, m| {
+                let seg = if bucket == last.0 {
+                    last.1
+                } else {
+                    let s = (edges.partition_point(|e| *e <= bucket) - 1) as u32;
+                    last = (bucket, s);
+                    s
+                };
+                let o = if dims.offer { o } else { 0 };
+                let p = if dims.partner { p } else { 0 };
+                sums.entry((seg, o, p, t)).or_default().add(&m);
+                if sums.len() >= check_at {
+                    // Tuple ids are at least as many as the output groups: count those.
+                    match shown_groups(conn, &sums, &mut texts, dims) {
+                        Ok(n) if n > max_groups => {
+                            too_large = Some(Ok(n));
+                            return false;
+                        }
+                        Ok(_) => check_at = check_at.saturating_mul(2),
+                        Err(e) => {
+                            too_large = Some(Err(e));
+                            return false;
+                        }
                     }
                 }
-            }
-            true
-        })?;
+                true
+            },
+        )?;
         match too_large {
             Some(Ok(n)) => return Ok(Some(Answer::TooLarge(n))),
             Some(Err(e)) => return Err(e.into()),
@@ -1196,30 +1195,6 @@ mod tests {
                 .collect();
             assert_eq!(got, want, "level {level}, block {span} at {bucket}");
         }
-    }
-
-    #[test]
-    fn a_block_is_given_up_on_early_only_when_it_wont_compress_or_is_too_big() {
-        // Pairs of rows from different parts, for parts of these sizes.
-        let pairs = |parts: &[f64]| {
-            let n: f64 = parts.iter().sum();
-            (n * n - parts.iter().map(|p| p * p).sum::<f64>()) / 2.0
-        };
-        let two = pairs(&[3_502.0, 3_503.0]);
-        // At 10,000 sub values, per offer (50,000 keys): 2 of 24 quarters of a 6-hour block
-        // (measured; the whole block merges 84k rows into 41k).
-        assert!(!hopeless(7_005, 6_720, two, 2.0 / 24.0));
-        // A sub value per click: nothing merges.
-        assert!(hopeless(7_005, 7_005, two, 2.0 / 24.0));
-        // Per partner at 10,000 values (600,000 keys): ~20 repeats; the block would merge 84k
-        // rows into 78k.
-        assert!(hopeless(7_005, 6_985, two, 2.0 / 24.0));
-        // A day of 3,500 rows a quarter is past SEAL_MAX_READ, whatever it merges.
-        assert!(hopeless(7_005, 100, two, 2.0 / 96.0));
-        // Ten values: everything merges.
-        let three = pairs(&[2_667.0, 2_667.0, 2_666.0]);
-        assert!(!hopeless(8_000, 300, three, 3.0 / 96.0));
-        assert!(!hopeless(10, 10, 0.0, 0.0));
     }
 
     #[test]

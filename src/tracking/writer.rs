@@ -244,6 +244,7 @@ impl Writer {
     pub fn start(
         data_dir: &Path,
         fsync_each_commit: bool,
+        seal_step_rows: usize,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Writer> {
         let conn = crate::db::connect(data_dir)?;
@@ -272,7 +273,10 @@ impl Writer {
         let answers = Answers(tokio::runtime::Handle::try_current().ok());
         let handle = std::thread::Builder::new()
             .name("trcker-writer".into())
-            .spawn(move || run(conn, rx, &thread_status, &metrics, &answers))?;
+            .spawn(move || {
+                let subs = sub_rollups::Writer::with_step_rows(seal_step_rows);
+                run(conn, rx, subs, &thread_status, &metrics, &answers)
+            })?;
         Ok(Writer {
             tx,
             handle: Mutex::new(Some(handle)),
@@ -445,6 +449,7 @@ impl Answers {
 fn run(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Msg>,
+    mut subs: sub_rollups::Writer,
     status: &Status,
     metrics: &Metrics,
     answers: &Answers,
@@ -452,8 +457,6 @@ fn run(
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     // User agents and referers seen lately and their dictionary ids: most clicks look none up.
     let mut texts = clicks::Texts::default();
-    // Sub-id tuples seen lately, and the sub-id rollups' backfill and sealing.
-    let mut subs = sub_rollups::Writer::default();
     let mut stopping = false;
     while !stopping {
         let msg = match rx.try_recv() {
