@@ -38,6 +38,10 @@ pub struct Config {
     pub seal_step_rows: usize,
 }
 
+/// Rows a sealing step of the sub-id rollups reads by default: tens of milliseconds of the
+/// writer's time (the store's own default, for the seed, is the same number).
+pub const SEAL_STEP_ROWS: usize = 50_000;
+
 /// About 12 MB of report JSON.
 pub const MAX_REPORT_ROWS: usize = 50_000;
 
@@ -67,7 +71,7 @@ impl Config {
             metrics_addr: None,
             retain_clicks_days: None,
             max_report_rows: MAX_REPORT_ROWS,
-            seal_step_rows: crate::store::sub_rollups::SEAL_STEP_ROWS,
+            seal_step_rows: SEAL_STEP_ROWS,
         }
     }
 }

@@ -54,7 +54,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 metrics_addr,
                 retain_clicks_days: retain_clicks,
                 max_report_rows: trcker::config::MAX_REPORT_ROWS,
-                seal_step_rows: trcker::store::sub_rollups::SEAL_STEP_ROWS,
+                seal_step_rows: trcker::config::SEAL_STEP_ROWS,
             };
             trcker::allocator::limit_arenas();
             let rt = tokio::runtime::Runtime::new()?;

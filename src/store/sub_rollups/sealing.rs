@@ -19,7 +19,8 @@ use super::{
 use crate::domain::report::Metrics;
 use crate::store::StoreResult;
 
-/// Rows one sealing step reads at most by default (tens of milliseconds of the writer's time).
+/// Rows one sealing step reads at most by default (tens of milliseconds of the writer's time;
+/// the server takes `Config::seal_step_rows`, whose default is the same number).
 pub const STEP_READ: usize = 50_000;
 
 /// A block whose parts are (projected to be) more rows than this is not sealed: summing it
