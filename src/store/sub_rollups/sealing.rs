@@ -67,6 +67,23 @@ const NAMES: [&str; 12] = [
 const IN_PART: &str = "build_in_part";
 
 impl Building {
+    /// Nothing read yet of (brand, level)'s block `b` of `SEALED[i]`.
+    fn start((i, b): (usize, i64), (brand, level): (i64, i64)) -> Building {
+        Building {
+            i,
+            bucket: b,
+            brand,
+            level,
+            part: b,
+            part_span: 0,
+            key: (i64::MIN, i64::MIN, i64::MIN),
+            read: 0,
+            distinct: 0,
+            squares: 0,
+            in_part: 0,
+        }
+    }
+
     fn values(&self) -> [i64; 12] {
         [
             SEALED[self.i],
@@ -207,19 +224,7 @@ pub(super) fn seal_step(
             let from = resume.filter(|r| (r.brand, r.level) == (brand, level) && r.read > 0);
             if budget == 0 {
                 // The step has read its share: this (brand, level) starts in the next one.
-                let next = Building {
-                    i,
-                    bucket: b,
-                    brand,
-                    level,
-                    part: b,
-                    part_span: 0,
-                    key: (i64::MIN, i64::MIN, i64::MIN),
-                    read: 0,
-                    distinct: 0,
-                    squares: 0,
-                    in_part: 0,
-                };
+                let next = Building::start((i, b), (brand, level));
                 return Ok((added, Some(from.unwrap_or(next))));
             }
             match sum_block(conn, sealed, (i, b), (brand, level), from, &mut budget)? {
@@ -257,19 +262,7 @@ fn sum_block(
     budget: &mut usize,
 ) -> StoreResult<Summed> {
     let span = SEALED[i];
-    let mut at = from.unwrap_or(Building {
-        i,
-        bucket: b,
-        brand,
-        level,
-        part: b,
-        part_span: 0,
-        key: (i64::MIN, i64::MIN, i64::MIN),
-        read: 0,
-        distinct: 0,
-        squares: 0,
-        in_part: 0,
-    });
+    let mut at = from.unwrap_or(Building::start((i, b), (brand, level)));
     if let Some(f) = from {
         // Judged at once on what the earlier steps merged (their counts are exact).
         let done = (f.part - b) as f64 / span as f64;
