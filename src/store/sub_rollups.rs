@@ -40,7 +40,6 @@ use crate::domain::status::ConversionStatus;
 mod sealing;
 
 use sealing::Building;
-pub use sealing::STEP_READ as SEAL_STEP_ROWS;
 
 const DAY: i64 = 86_400;
 
@@ -358,7 +357,7 @@ pub struct Writer {
 
 impl Default for Writer {
     fn default() -> Writer {
-        Writer::with_step_rows(SEAL_STEP_ROWS)
+        Writer::with_step_rows(sealing::STEP_READ)
     }
 }
 

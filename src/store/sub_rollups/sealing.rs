@@ -21,7 +21,7 @@ use crate::store::StoreResult;
 
 /// Rows one sealing step reads at most by default (tens of milliseconds of the writer's time;
 /// the server takes `Config::seal_step_rows`, whose default is the same number).
-pub const STEP_READ: usize = 50_000;
+pub(super) const STEP_READ: usize = 50_000;
 
 /// A block whose parts are (projected to be) more rows than this is not sealed: summing it
 /// would take the writer minutes in all, for a block as large as a report's bound.
@@ -251,6 +251,14 @@ enum Summed {
     Paused(Building),
 }
 
+/// Why `sum_block` stopped before the end of the block.
+enum Stop {
+    /// The step's budget ran out.
+    Paused,
+    /// It won't compress, or is too big.
+    GaveUp,
+}
+
 /// Sum one (brand, level)'s block, from `from` if earlier steps began it, reading at most
 /// `budget` rows (which it lowers by what it read).
 fn sum_block(
@@ -277,7 +285,7 @@ fn sum_block(
     let mut sums: IntMap<(i64, i64, i64), Metrics> = IntMap::default();
     let mut part = from.map(|f| f.part);
     let (mut parts, mut read_now) = (0usize, 0usize);
-    let mut stop: Option<Summed> = None;
+    let mut stop: Option<Stop> = None;
     for (n, run) in runs.into_iter().enumerate() {
         let after = if n == 0 {
             from.map(|f| (f.part, f.key))
@@ -293,7 +301,7 @@ fn sum_block(
             after,
             |bucket, o, p, t, m| {
                 if read_now >= *budget {
-                    stop = Some(Summed::Paused(at));
+                    stop = Some(Stop::Paused);
                     return false;
                 }
                 if part != Some(bucket) {
@@ -311,7 +319,7 @@ fn sum_block(
                         && at.read >= 4_096
                         && hopeless(at.read as usize, sums.len(), at.pairs(), done)
                     {
-                        stop = Some(Summed::Skipped);
+                        stop = Some(Stop::GaveUp);
                         return false;
                     }
                 }
@@ -321,7 +329,7 @@ fn sum_block(
                 at.key = (o, p, t);
                 sums.entry((o, p, t)).or_default().add(&m);
                 if at.read as usize > SEAL_MAX_READ {
-                    stop = Some(Summed::Skipped);
+                    stop = Some(Stop::GaveUp);
                     return false;
                 }
                 true
@@ -334,11 +342,11 @@ fn sum_block(
     *budget = budget.saturating_sub(read_now);
     let on_disk = from.is_some();
     match stop {
-        Some(Summed::Paused(_)) => {
+        Some(Stop::Paused) => {
             at.distinct += add_rows(conn, &at, sums)?;
             Ok(Summed::Paused(at))
         }
-        Some(_) => {
+        Some(Stop::GaveUp) => {
             if on_disk {
                 drop_rows(conn, &at)?;
             }
