@@ -896,6 +896,9 @@ pub fn source_rows(conn: &Connection, q: &Query, max_groups: usize) -> StoreResu
     let mut texts: IntMap<i64, Shown> = IntMap::default();
     let (dims, filter) = (q.dims, (q.offer_id, q.partner_id));
     let mut last = (i64::MIN, 0u32);
+    let started = Instant::now();
+    let mut read = 0usize;
+    let run_count = runs.len();
     for run in runs {
         read_run(
             conn,
@@ -905,6 +908,7 @@ pub fn source_rows(conn: &Connection, q: &Query, max_groups: usize) -> StoreResu
             filter,
             None,
             |bucket, o, p, t, m| {
+                read += 1;
                 let seg = if bucket == last.0 {
                     last.1
                 } else {
@@ -938,7 +942,16 @@ pub fn source_rows(conn: &Connection, q: &Query, max_groups: usize) -> StoreResu
             None => {}
         }
     }
+    let summed = started.elapsed();
     resolve(conn, sums.keys().map(|k| k.3), &mut texts, dims)?;
+    tracing::debug!(
+        runs = run_count,
+        rows = read,
+        sums = sums.len(),
+        read_ms = summed.as_secs_f64() * 1e3,
+        resolve_ms = started.elapsed().saturating_sub(summed).as_secs_f64() * 1e3,
+        "sub-id rollups read"
+    );
     let mut out: HashMap<OutKey, Metrics> = HashMap::with_capacity(sums.len());
     for ((seg, o, p, t), m) in sums {
         let (currency, subs) = texts.get(&t).cloned().unwrap_or_default();
